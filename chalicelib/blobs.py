@@ -1,0 +1,95 @@
+"""S3 adapter: object reads, writes, deletes and presigned URLs for one bucket."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+from urllib.parse import quote
+
+from botocore.exceptions import ClientError
+
+from . import aws
+
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    etag: str
+    content_type: str | None
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII fallback and the RFC 5987 UTF-8 name (RFC 6266)."""
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+class BlobStore:
+    def __init__(self, bucket: str):
+        self.bucket = bucket
+
+    @property
+    def _s3(self):
+        return aws.client("s3")
+
+    def head(self, key: str) -> ObjectInfo | None:
+        """What the object is now, or None when there is no such object."""
+        try:
+            reply = self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _MISSING:
+                return None
+            raise
+        return ObjectInfo(reply["ContentLength"], reply["ETag"].strip('"'), reply.get("ContentType"))
+
+    def get(self, key: str, etag: str | None = None) -> bytes | None:
+        """The object's bytes (the version with `etag`, when given), or None when gone."""
+        params = {"Bucket": self.bucket, "Key": key}
+        if etag:
+            params["IfMatch"] = etag
+        try:
+            return self._s3.get_object(**params)["Body"].read()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _MISSING | {"PreconditionFailed"}:
+                return None
+            raise
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def list_keys(self, prefix: str) -> list[str]:
+        pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Delete the keys (absent ones are fine). Raises if any deletion failed."""
+        keys = list(dict.fromkeys(keys))
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": k} for k in keys[start:start + 1000]]
+            reply = self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            if reply.get("Errors"):
+                first = reply["Errors"][0]
+                raise RuntimeError(f"could not delete {first['Key']}: {first.get('Code')}")
+
+    # -- presigned URLs ------------------------------------------------------
+
+    def presign_get(self, key: str, expires_in: int, download_as: str | None = None) -> str:
+        params = {"Bucket": self.bucket, "Key": key}
+        if download_as:
+            params["ResponseContentDisposition"] = content_disposition(download_as)
+        return self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+
+    def presign_put(self, key: str, content_type: str, expires_in: int) -> str:
+        params = {"Bucket": self.bucket, "Key": key, "ContentType": content_type}
+        return self._s3.generate_presigned_url("put_object", Params=params, ExpiresIn=expires_in)
+
+    def presign_post(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict:
+        """A browser form upload whose policy pins the key, type and size range."""
+        return self._s3.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_in,
+        )

@@ -1,0 +1,109 @@
+"""Configuration: one Settings object, read from the environment at call time.
+
+This is the single home of every default. Nothing reads os.environ at import
+time, because the Chalice test client (and `chalice local`) apply a stage's
+environment variables only around each call.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One variant: fit inside a `box`x`box` square, never upscaled."""
+
+    name: str
+    box: int
+    format: str = "auto"  # auto: JPEG when opaque, PNG when the image has alpha
+    quality: int = 85
+
+
+DEFAULT_PRESETS = (
+    Preset("thumb", 256),
+    Preset("medium", 1024),
+    Preset("large", 2048),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    bucket: str
+    table: str
+    signing_secret: str
+    max_upload_bytes: int = 25 * MB
+    max_api_upload_bytes: int = 4 * MB
+    max_pixels: int = 50_000_000
+    max_frames: int = 100
+    upload_url_ttl: int = 300
+    view_url_ttl: int = 3600
+    pending_ttl_days: int = 2
+    rejected_ttl_days: int = 30
+    presets: tuple[Preset, ...] = field(default=DEFAULT_PRESETS)
+
+    @property
+    def preset_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.presets)
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from None
+    if value <= 0:
+        raise RuntimeError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _presets(raw: str | None) -> tuple[Preset, ...]:
+    """VARIANT_PRESETS is a JSON list of {name, box, format?, quality?}."""
+    if not raw:
+        return DEFAULT_PRESETS
+    try:
+        presets = tuple(Preset(**item) for item in json.loads(raw))
+    except (ValueError, TypeError) as exc:
+        raise RuntimeError(f"VARIANT_PRESETS is not a valid preset list: {exc}") from None
+    names = [p.name for p in presets]
+    if not presets or len(set(names)) != len(names) or "original" in names:
+        raise RuntimeError("VARIANT_PRESETS needs unique names, none called 'original'")
+    return presets
+
+
+def load(env: dict | None = None) -> Settings:
+    """Read the settings now. Raises RuntimeError naming a missing variable."""
+    env = os.environ if env is None else env
+    missing = [n for n in ("IMAGES_BUCKET", "IMAGES_TABLE") if not env.get(n)]
+    if missing:
+        raise RuntimeError(f"missing environment variable(s): {', '.join(missing)}")
+    return Settings(
+        bucket=env["IMAGES_BUCKET"],
+        table=env["IMAGES_TABLE"],
+        # Signs pagination tokens. Deployments set their own; the fallback
+        # keeps tokens tamper-evident for local use only.
+        signing_secret=env.get("SIGNING_SECRET") or f"imgstore-local:{env['IMAGES_TABLE']}",
+        max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 25 * MB),
+        max_api_upload_bytes=_int(env, "MAX_API_UPLOAD_BYTES", 4 * MB),
+        max_pixels=_int(env, "MAX_PIXELS", 50_000_000),
+        max_frames=_int(env, "MAX_FRAMES", 100),
+        upload_url_ttl=_int(env, "UPLOAD_URL_TTL", 300),
+        view_url_ttl=_int(env, "VIEW_URL_TTL", 3600),
+        presets=_presets(env.get("VARIANT_PRESETS")),
+    )
+
+
+def trigger_bucket() -> str:
+    """The bucket the S3 handlers subscribe to.
+
+    The one read at import time, and only because Chalice needs the name when
+    it loads app.py; `chalice deploy/package` set the stage's variables first.
+    Handlers themselves use load().bucket.
+    """
+    return os.environ.get("IMAGES_BUCKET", "imgstore-dev-images")

@@ -1,0 +1,62 @@
+"""The HTTP edge: one error shape for every response, and request plumbing
+that would otherwise repeat in each route."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from chalice.app import Request, Response
+
+from . import formats, validation
+from .config import Settings
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+UPLOAD_TYPES = [JSON, *formats.UPLOAD_CONTENT_TYPES]
+# Chalice's defaults cover JPEG, PNG and GIF; API Gateway must also pass these
+# through as binary, or raw uploads of them arrive mangled.
+EXTRA_BINARY_TYPES = [t for t in formats.UPLOAD_CONTENT_TYPES
+                      if t not in ("image/jpeg", "image/png", "image/gif", "image/jpg")]
+
+
+def json_errors(event: Request, get_response) -> Response:
+    """Middleware: every error becomes `{"error": ...}`, Chalice's own included
+    (415, 405, bad JSON), and a 500 never carries internals."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Message" in body:
+        if response.status_code >= 500:
+            request_id = getattr(getattr(event, "lambda_context", None), "aws_request_id", None)
+            response.body = {"error": "internal server error", "request_id": request_id}
+        else:
+            response.body = {"error": body["Message"]}
+    return response
+
+
+def params(request: Request) -> dict[str, str]:
+    return dict(request.query_params or {})
+
+
+def upload_from(request: Request, settings: Settings) -> validation.Upload:
+    """POST /images takes JSON with base64, or raw image bytes with metadata in the query."""
+    content_type = (request.headers.get("content-type") or JSON).split(";")[0].strip().lower()
+    if content_type == JSON:
+        return validation.upload_from_json(request.raw_body, settings)
+    tags = request.query_params.getlist("tags") if request.query_params else []
+    return validation.upload_from_raw(request.raw_body, params(request), tags, settings)
+
+
+def url_for(request: Request, path: str) -> str:
+    """`path` as the client reaches it, with API Gateway's stage prefix when there is one."""
+    full = (request.context or {}).get("path") or request.path
+    prefix = full[: -len(request.path)] if request.path and full.endswith(request.path) else ""
+    return prefix + path
+
+
+def created(request: Request, body: dict[str, Any], location: str) -> Response:
+    return Response(body=body, status_code=201, headers={"Location": url_for(request, location)})
+
+
+def redirect(url: str) -> Response:
+    return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"})

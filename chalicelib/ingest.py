@@ -1,0 +1,158 @@
+"""The S3 event use-cases: turn any object under uploads/ into a ready or
+rejected image, and make records follow objects that disappear.
+
+Every step reconciles with what S3 holds *now*, so duplicate and out-of-order
+events converge on one record and the same variants. A bad image ends
+`rejected` (and never raises); a bug or a transient AWS error raises, so
+Lambda retries.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from . import config, keys
+from .blobs import BlobStore, ObjectInfo
+from .config import Settings
+from .errors import Conflict
+from .records import ImageRecord, Variant
+from .service import expires_at, modify, purge
+from .store import ImageStore
+
+log = logging.getLogger(__name__)
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+@dataclass
+class ImageProcessor:
+    settings: Settings
+    store: ImageStore
+    blobs: BlobStore
+
+    @classmethod
+    def from_environment(cls) -> "ImageProcessor":
+        settings = config.load()
+        return cls(settings, ImageStore(settings.table), BlobStore(settings.bucket))
+
+    # -- locating ------------------------------------------------------------
+
+    def _locate(self, bucket: str, key: str) -> ImageRecord | None:
+        """The record that owns this key: the API's id in the key, or the id derived from it."""
+        parsed = keys.parse_upload_key(key)
+        if parsed and parsed.image_id:
+            record = self.store.get(parsed.image_id)
+            if record is not None and record.original_key == key:
+                return record
+        return self.store.get(keys.image_id_for_object(bucket, key))
+
+    def _create_for_object(self, bucket: str, key: str, obj: ObjectInfo) -> ImageRecord:
+        parsed = keys.parse_upload_key(key)
+        owner = parsed.owner if parsed and parsed.owner else "unassigned"
+        record = ImageRecord(
+            image_id=keys.image_id_for_object(bucket, key), owner=owner,
+            filename=parsed.filename if parsed else key, original_key=key, source="s3",
+            size_bytes=obj.size, content_type=obj.content_type,
+            expires_at=expires_at("pending", self.settings),
+        )
+        try:
+            return self.store.create(record)
+        except Conflict:  # the same event, delivered twice at once
+            return self.store.get(record.image_id) or record
+
+    # -- ObjectCreated -------------------------------------------------------
+
+    def ingest(self, bucket: str, key: str) -> str:
+        """Process the object now at `key`. Returns what happened, for the log."""
+        if bucket != self.settings.bucket or not key.startswith(keys.UPLOADS):
+            return "ignored"
+        obj = self.blobs.head(key)
+        if obj is None:
+            return "gone"  # deleted since; its ObjectRemoved event tidies up
+        record = self._locate(bucket, key)
+        if record is not None and record.deleting:
+            return "deleting"
+        if record is not None and record.etag == obj.etag and record.status in ("ready", "rejected"):
+            if record.status == "rejected":
+                self.blobs.delete_many([key])  # finish an interrupted rejection
+            return "unchanged"
+        if record is None:
+            record = self._create_for_object(bucket, key, obj)
+
+        parsed = keys.parse_upload_key(key)
+        if not parsed or not parsed.owner:
+            return self._reject(record, obj, "objects must be uploaded under uploads/{owner}/, "
+                                             "where owner is 1-128 letters, digits or . _ @ + = -")
+        if obj.size > self.settings.max_upload_bytes:
+            return self._reject(record, obj, f"file is {_mb(obj.size)}; the limit is "
+                                             f"{_mb(self.settings.max_upload_bytes)}")
+        data = self.blobs.get(key, etag=obj.etag)
+        if data is None:
+            return "gone"  # replaced meanwhile; the newer object has its own event
+
+        from . import imaging  # only the event handler pays for Pillow
+
+        try:
+            result = imaging.process(data, self.settings)
+        except imaging.Rejected as exc:
+            return self._reject(record, obj, str(exc))
+        except Exception as exc:
+            self._mark_failed(record.image_id, exc)
+            raise
+
+        variants = {}
+        for rendered in result.variants:
+            key_out = keys.variant_key(record.image_id, rendered.name, rendered.ext)
+            self.blobs.put(key_out, rendered.data, rendered.content_type)
+            variants[rendered.name] = Variant(key_out, rendered.width, rendered.height,
+                                              len(rendered.data), rendered.content_type)
+        facts: dict[str, Any] = dict(
+            status="ready", status_reason=None, format=result.format, content_type=result.content_type,
+            width=result.width, height=result.height, size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(), variants=variants, details=result.details,
+            etag=obj.etag, expires_at=None,
+        )
+        saved = modify(self.store, record.image_id, lambda r: None if r.deleting else r.touch(**facts))
+        if saved is not None:
+            stale = {v.key for v in record.variants.values()} - {v.key for v in variants.values()}
+            self.blobs.delete_many(stale)
+        return "ready" if saved is not None else "deleting"
+
+    def _reject(self, record: ImageRecord, obj: ObjectInfo, reason: str) -> str:
+        """Record why, then delete the object and any variants of an earlier version.
+
+        The record stays (until its TTL) so the uploader can see the reason.
+        """
+        facts = dict(status="rejected", status_reason=reason, variants={}, etag=obj.etag,
+                     size_bytes=obj.size, expires_at=expires_at("rejected", self.settings))
+        saved = modify(self.store, record.image_id, lambda r: None if r.deleting else r.touch(**facts))
+        self.blobs.delete_many([record.original_key] + [v.key for v in record.variants.values()])
+        log.info("rejected %s: %s", record.image_id, reason)
+        return "rejected" if saved is not None else "deleting"
+
+    def _mark_failed(self, image_id: str, exc: Exception) -> None:
+        reason = f"processing failed ({type(exc).__name__}); it will be retried"
+        try:
+            modify(self.store, image_id, lambda r: r.touch(status="failed", status_reason=reason))
+        except Exception:  # the original error matters more
+            log.exception("could not mark %s failed", image_id)
+
+    # -- ObjectRemoved -------------------------------------------------------
+
+    def forget(self, bucket: str, key: str) -> str:
+        """The object at `key` was deleted: remove its record and variants."""
+        if bucket != self.settings.bucket or not key.startswith(keys.UPLOADS):
+            return "ignored"
+        if self.blobs.head(key) is not None:
+            return "exists"  # uploaded again since this event was sent
+        record = self._locate(bucket, key)
+        if record is None:
+            return "unknown"
+        if record.status == "rejected" and not record.deleting:
+            return "kept"  # we deleted it ourselves; the record says why
+        purge(record, self.store, self.blobs, with_original=False)
+        return "forgotten"

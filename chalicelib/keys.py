@@ -1,0 +1,93 @@
+"""The S3 key layout and the names that go into it.
+
+    uploads/{owner}/{image_id}/{filename}   originals from the API or presigned URLs
+    uploads/{owner}/{anything}              originals dropped straight into the bucket
+    processed/{image_id}/{variant}.{ext}    variants (outside the subscribed prefix,
+                                            so writing one never triggers processing)
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+
+UPLOADS = "uploads/"
+PROCESSED = "processed/"
+
+_IMAGE_ID = re.compile(r"^[0-9a-f]{32}$")
+_OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,127}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+MAX_FILENAME_BYTES = 255
+
+
+def new_image_id() -> str:
+    return uuid.uuid4().hex
+
+
+def image_id_for_object(bucket: str, key: str) -> str:
+    """The id of an image dropped straight into the bucket: the same key, the same id."""
+    return hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()[:32]
+
+
+def is_image_id(value: str) -> bool:
+    return bool(_IMAGE_ID.match(value or ""))
+
+
+def is_owner(value: str) -> bool:
+    return bool(_OWNER.match(value or ""))
+
+
+def sanitize_filename(name: str, default: str = "image") -> str:
+    """A filename safe to put in a key and a Content-Disposition header.
+
+    Keeps Unicode (NFC-normalised), drops any directory part, control
+    characters and leading dots, and caps the UTF-8 length, keeping the extension.
+    """
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _CONTROL.sub("", name).strip().lstrip(".").strip()
+    if not name:
+        return default
+    if len(name.encode()) > MAX_FILENAME_BYTES:
+        stem, dot, ext = name.rpartition(".")
+        ext = f".{ext}" if dot and 0 < len(ext) <= 10 else ""
+        stem = stem if ext else name
+        budget = MAX_FILENAME_BYTES - len(ext.encode())
+        stem = stem.encode()[:budget].decode("utf-8", "ignore")
+        name = stem + ext
+    return name
+
+
+def original_key(owner: str, image_id: str, filename: str) -> str:
+    return f"{UPLOADS}{owner}/{image_id}/{filename}"
+
+
+def variant_key(image_id: str, variant: str, ext: str) -> str:
+    return f"{PROCESSED}{image_id}/{variant}.{ext}"
+
+
+def variant_prefix(image_id: str) -> str:
+    return f"{PROCESSED}{image_id}/"
+
+
+@dataclass(frozen=True)
+class UploadKey:
+    """What a key under uploads/ says about itself."""
+
+    owner: str | None  # None when the key has no owner folder or an invalid one
+    image_id: str | None  # set when the key has the API's {owner}/{image_id}/{file} shape
+    filename: str
+
+
+def parse_upload_key(key: str) -> UploadKey | None:
+    """Split an exact (already URL-decoded) key; None when it is not under uploads/."""
+    if not key.startswith(UPLOADS):
+        return None
+    parts = key[len(UPLOADS):].split("/")
+    filename = sanitize_filename(parts[-1])
+    if len(parts) < 2 or not is_owner(parts[0]):
+        return UploadKey(owner=None, image_id=None, filename=filename)
+    image_id = parts[1] if len(parts) == 3 and is_image_id(parts[1]) else None
+    return UploadKey(owner=parts[0], image_id=image_id, filename=filename)

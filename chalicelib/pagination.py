@@ -1,0 +1,48 @@
+"""Opaque, tamper-evident pagination tokens.
+
+A token carries DynamoDB's LastEvaluatedKey and the list it belongs to,
+signed with HMAC-SHA256. A modified token, or one from another list (another
+owner, tag or status filter), fails verification and becomes a 400.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from .errors import Invalid
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(secret: str, scope: str, payload: bytes) -> bytes:
+    return hmac.new(secret.encode(), scope.encode() + b"\0" + payload, hashlib.sha256).digest()
+
+
+def encode(last_key: dict[str, str], scope: str, secret: str) -> str:
+    """A token for the page after `last_key` of the list named by `scope`."""
+    payload = json.dumps(last_key, separators=(",", ":"), sort_keys=True).encode()
+    return f"{_b64(payload)}.{_b64(_mac(secret, scope, payload))}"
+
+
+def decode(token: str, scope: str, secret: str) -> dict[str, Any]:
+    """The key a token carries; Invalid if it was altered or belongs to another list."""
+    try:
+        body, signature = token.split(".")
+        payload, mac = _unb64(body), _unb64(signature)
+    except (ValueError, TypeError):
+        raise Invalid("next_token is malformed") from None
+    if not hmac.compare_digest(mac, _mac(secret, scope, payload)):
+        raise Invalid("next_token is not valid for this list")
+    key = json.loads(payload)
+    if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
+        raise Invalid("next_token is malformed")
+    return key

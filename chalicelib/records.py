@@ -1,0 +1,161 @@
+"""The image record: its fields, its rules, and its two representations.
+
+`to_api()` is the JSON the API returns (plain ints, never Decimals);
+`to_item()`/`from_item()` are the DynamoDB form. Index keys are the store's
+business and are not part of the record.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from .errors import Invalid
+
+STATUSES = ("pending", "ready", "rejected", "failed")
+SOURCES = ("api", "presigned", "s3")
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 64
+MAX_TITLE_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 2000
+
+
+def now_iso() -> str:
+    """UTC now as ISO 8601 with milliseconds and a Z: fixed width, so it sorts."""
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def normalize_tags(tags: Any) -> list[str]:
+    """Lowercased, trimmed, deduplicated (first occurrence wins), validated.
+
+    Raises Invalid naming the offending tag. A leading '#' is dropped, so
+    '#Sunset' and 'sunset' are the same tag; '#' elsewhere is refused because
+    it separates the parts of index keys.
+    """
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise Invalid("tags must be a list of strings")
+    seen: dict[str, None] = {}
+    for raw in tags:
+        tag = unicodedata.normalize("NFC", raw).strip().lstrip("#").strip().lower()
+        if not tag:
+            raise Invalid("tags must not be empty")
+        if len(tag) > MAX_TAG_LENGTH:
+            raise Invalid(f"tag '{tag[:20]}...' is longer than {MAX_TAG_LENGTH} characters")
+        if "#" in tag or not tag.isprintable():
+            raise Invalid(f"tag '{tag}' may not contain '#' or control characters")
+        seen.setdefault(tag)
+    if len(seen) > MAX_TAGS:
+        raise Invalid(f"at most {MAX_TAGS} tags are allowed, got {len(seen)}")
+    return list(seen)
+
+
+@dataclass
+class Variant:
+    key: str
+    width: int
+    height: int
+    size_bytes: int
+    content_type: str
+
+
+@dataclass
+class ImageRecord:
+    image_id: str
+    owner: str
+    filename: str
+    original_key: str
+    source: str
+    status: str = "pending"
+    status_reason: str | None = None
+    title: str = ""
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    content_type: str | None = None
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    size_bytes: int | None = None
+    sha256: str | None = None
+    variants: dict[str, Variant] = field(default_factory=dict)
+    # Facts the imaging step reports beyond the basics (orientation-corrected
+    # size, alpha, animation, ...); kept as given.
+    details: dict[str, Any] = field(default_factory=dict)
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = ""
+    # Internal: never in the API.
+    version: int = 0
+    etag: str | None = None  # of the original the variants were made from
+    deleting: bool = False
+    expires_at: int | None = None  # DynamoDB TTL (epoch seconds) for pending/rejected
+
+    def __post_init__(self) -> None:
+        self.updated_at = self.updated_at or self.created_at
+
+    def touch(self, **changes: Any) -> "ImageRecord":
+        """A copy with `changes` applied and updated_at set to now."""
+        return replace(self, **changes, updated_at=now_iso())
+
+    def to_api(self) -> dict[str, Any]:
+        body = {
+            "image_id": self.image_id,
+            "owner": self.owner,
+            "filename": self.filename,
+            "title": self.title,
+            "description": self.description,
+            "tags": list(self.tags),
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "source": self.source,
+            "content_type": self.content_type,
+            "format": self.format,
+            "width": self.width,
+            "height": self.height,
+            "size_bytes": self.size_bytes,
+            "sha256": self.sha256,
+            "original_key": self.original_key,
+            "variants": {name: asdict(v) for name, v in self.variants.items()},
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+        body.update({k: v for k, v in self.details.items() if k not in body})
+        return _plain(body)
+
+    def to_item(self) -> dict[str, Any]:
+        item = asdict(self)
+        # DynamoDB refuses floats; details may carry them (e.g. ratios).
+        return _no_floats({k: v for k, v in item.items() if v is not None})
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> "ImageRecord":
+        data = _plain({k: v for k, v in item.items() if k in _FIELDS})
+        data["variants"] = {n: Variant(**v) for n, v in data.get("variants", {}).items()}
+        return cls(**data)
+
+
+_FIELDS = set(ImageRecord.__dataclass_fields__)
+
+
+def _plain(value: Any) -> Any:
+    """Decimals (as DynamoDB returns numbers) become int when whole, else float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return sorted(_plain(v) for v in value)
+    return value
+
+
+def _no_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _no_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_floats(v) for v in value]
+    return value

@@ -1,0 +1,171 @@
+"""The API's use-cases: upload, presign, list, get, update, delete.
+
+Each takes checked input (see validation) and works through the two adapters,
+ImageStore and BlobStore. Pillow is never imported on this path.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from . import config, keys, pagination
+from .blobs import BlobStore
+from .config import Settings
+from .errors import Conflict, NotFound
+from .records import ImageRecord
+from .store import ImageStore, index_for
+from .validation import ListQuery, PresignedUpload, Upload
+
+DAY = 86400
+
+
+def expires_at(status: str, settings: Settings) -> int | None:
+    """When DynamoDB's TTL may drop a record: abandoned uploads and rejections only."""
+    days = {"pending": settings.pending_ttl_days, "rejected": settings.rejected_ttl_days}.get(status)
+    return int(time.time()) + days * DAY if days else None
+
+
+def modify(store: ImageStore, image_id: str,
+           change: Callable[[ImageRecord], ImageRecord | None], attempts: int = 5) -> ImageRecord | None:
+    """Read, change, save; on a concurrent save, read again and re-apply.
+
+    `change` returns the new record, or None to leave it alone. Returns the
+    saved record, or None when there is none (or `change` declined).
+    """
+    for attempt in range(attempts):
+        current = store.get(image_id)
+        if current is None:
+            return None
+        updated = change(current)
+        if updated is None:
+            return None
+        try:
+            return store.save(updated, current)
+        except Conflict:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    return None
+
+
+def purge(record: ImageRecord, store: ImageStore, blobs: BlobStore, *, with_original: bool) -> None:
+    """Remove an image's objects, then its record. Every step can be repeated,
+    so a retry after any failure finishes the job."""
+    record = store.mark_deleting(record)
+    doomed = [v.key for v in record.variants.values()]
+    doomed += blobs.list_keys(keys.variant_prefix(record.image_id))  # variants of older versions
+    if with_original:
+        doomed.append(record.original_key)
+    blobs.delete_many(doomed)
+    store.delete(record)
+
+
+@dataclass
+class ImageService:
+    settings: Settings
+    store: ImageStore
+    blobs: BlobStore
+
+    @classmethod
+    def from_environment(cls) -> "ImageService":
+        settings = config.load()
+        return cls(settings, ImageStore(settings.table), BlobStore(settings.bucket))
+
+    def _new_record(self, owner: str, filename: str, source: str, **fields: Any) -> ImageRecord:
+        image_id = keys.new_image_id()
+        return ImageRecord(
+            image_id=image_id, owner=owner, filename=filename, source=source,
+            original_key=keys.original_key(owner, image_id, filename),
+            expires_at=expires_at("pending", self.settings), **fields,
+        )
+
+    def upload(self, upload: Upload) -> ImageRecord:
+        """Store the bytes as a pending image; the S3 event handler makes it ready."""
+        record = self._new_record(
+            upload.owner, upload.filename, "api", title=upload.meta.title,
+            description=upload.meta.description, tags=upload.meta.tags,
+            content_type=upload.format.mime, size_bytes=len(upload.data),
+        )
+        # The record first: the object's S3 event must find it, or the
+        # handler would take the object for a direct bucket upload.
+        record = self.store.create(record)
+        try:
+            self.blobs.put(record.original_key, upload.data, upload.format.mime)
+        except Exception:
+            self.store.delete(record)
+            raise
+        return record
+
+    def presign_upload(self, request: PresignedUpload) -> dict[str, Any]:
+        record = self._new_record(
+            request.owner, request.filename, "presigned", title=request.meta.title,
+            description=request.meta.description, tags=request.meta.tags,
+            content_type=request.content_type,
+        )
+        ttl = self.settings.upload_url_ttl
+        if request.method == "PUT":
+            url = self.blobs.presign_put(record.original_key, request.content_type, ttl)
+            answer = {"method": "PUT", "upload_url": url, "headers": {"Content-Type": request.content_type}}
+        else:
+            post = self.blobs.presign_post(record.original_key, request.content_type,
+                                           self.settings.max_upload_bytes, ttl)
+            answer = {"method": "POST", "upload": post}
+        self.store.create(record)
+        return {"image_id": record.image_id, **answer, "expires_in": ttl, "image": record.to_api()}
+
+    def list(self, query: ListQuery) -> dict[str, Any]:
+        index, partition = index_for(query.owner, query.tag, query.status)
+        scope = f"{index}:{partition}"  # a token only continues the list it came from
+        secret = self.settings.signing_secret
+        start = pagination.decode(query.next_token, scope, secret) if query.next_token else None
+        page = self.store.list(owner=query.owner, tag=query.tag, status=query.status,
+                               limit=query.limit, start_key=start)
+        token = pagination.encode(page.last_key, scope, secret) if page.last_key else None
+        images = [r.to_api() for r in page.records]
+        return {"images": images, "count": len(images), "next_token": token}
+
+    def _get(self, image_id: str) -> ImageRecord:
+        record = self.store.get(image_id) if keys.is_image_id(image_id) else None
+        if record is None or record.deleting:
+            raise NotFound(f"no image with id '{image_id}'")
+        return record
+
+    def _urls(self, record: ImageRecord, download: bool) -> dict[str, str]:
+        ttl = self.settings.view_url_ttl
+        urls: dict[str, str] = {}
+        if record.status != "rejected":
+            urls["original"] = self.blobs.presign_get(
+                record.original_key, ttl, download_as=record.filename if download else None)
+        for name, variant in record.variants.items():
+            urls[name] = self.blobs.presign_get(variant.key, ttl)
+        return urls
+
+    def get(self, image_id: str, download: bool = False) -> dict[str, Any]:
+        record = self._get(image_id)
+        return {**record.to_api(), "urls": self._urls(record, download),
+                "expires_in": self.settings.view_url_ttl}
+
+    def file_url(self, image_id: str, variant: str) -> str:
+        record = self._get(image_id)
+        if variant == "original":
+            if record.status == "rejected":
+                raise NotFound(f"image '{image_id}' was rejected: {record.status_reason}")
+            return self.blobs.presign_get(record.original_key, self.settings.view_url_ttl)
+        if variant not in record.variants:
+            raise NotFound(f"variant '{variant}' of image '{image_id}' is not available (status {record.status})")
+        return self.blobs.presign_get(record.variants[variant].key, self.settings.view_url_ttl)
+
+    def update(self, image_id: str, changes: dict[str, Any]) -> ImageRecord:
+        self._get(image_id)
+        saved = modify(self.store, image_id, lambda r: None if r.deleting else r.touch(**changes))
+        if saved is None:
+            raise NotFound(f"no image with id '{image_id}'")
+        return saved
+
+    def delete(self, image_id: str) -> None:
+        record = self.store.get(image_id) if keys.is_image_id(image_id) else None
+        if record is None:
+            raise NotFound(f"no image with id '{image_id}'")
+        purge(record, self.store, self.blobs, with_original=True)
+

@@ -1,0 +1,208 @@
+"""DynamoDB adapter: image records and the index items that list them.
+
+One table, keys `pk`/`sk`:
+
+    pk=IMG#{id}  sk=IMAGE       the record
+    pk=IMG#{id}  sk=TAG#{tag}   one per tag (a GSI cannot index a list)
+
+Four GSIs (`gsi1`..`gsi4`, partition `g1pk`..`g4pk`, shared sort key `gsk` =
+`{created_at}#{id}`) give every filter combination its own partition, so each
+list form is a single Query, newest first, reading at most limit+1 items:
+
+    gsi1: all images | tag          gsi3: status | tag+status
+    gsi2: owner | owner+tag         gsi4: owner+status | owner+tag+status
+
+Record items carry the partitions without a tag, tag items those with one.
+Records being deleted carry none, so they drop out of every list at once.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Iterable
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from . import aws
+from .errors import Conflict
+from .records import ImageRecord
+
+INDEXES = ("gsi1", "gsi2", "gsi3", "gsi4")
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+def index_for(owner: str | None, tag: str | None, status: str | None) -> tuple[str, str]:
+    """The index and partition value that list exactly these filters."""
+    parts = []
+    if owner:
+        parts.append(f"O#{owner}")
+    if tag:
+        parts.append(f"T#{tag}")
+    if status:
+        parts.append(f"S#{status}")
+    number = 1 + (1 if owner else 0) + (2 if status else 0)
+    return f"gsi{number}", "#".join(parts) or "IMG"
+
+
+def _index_attrs(owner: str, tag: str | None, status: str, sort_key: str) -> dict[str, str]:
+    attrs = {"gsk": sort_key}
+    for with_owner in (False, True):
+        for with_status in (False, True):
+            name, value = index_for(owner if with_owner else None, tag, status if with_status else None)
+            attrs[f"g{name[-1]}pk"] = value
+    return attrs
+
+
+def _key(image_id: str, sk: str = "IMAGE") -> dict[str, str]:
+    return {"pk": f"IMG#{image_id}", "sk": sk}
+
+
+def _sort_key(record: ImageRecord) -> str:
+    return f"{record.created_at}#{record.image_id}"
+
+
+def _dump(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in item.items()}
+
+
+def _load(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _de.deserialize(v) for k, v in item.items()}
+
+
+@dataclass
+class Page:
+    records: list[ImageRecord]
+    last_key: dict[str, str] | None  # where the next page starts, or None
+
+
+class ImageStore:
+    def __init__(self, table: str):
+        self.table = table
+
+    @property
+    def _db(self):
+        return aws.client("dynamodb")
+
+    # -- reads -------------------------------------------------------------
+
+    def get(self, image_id: str) -> ImageRecord | None:
+        found = self._db.get_item(TableName=self.table, Key=_dump(_key(image_id)), ConsistentRead=True)
+        return ImageRecord.from_item(_load(found["Item"])) if "Item" in found else None
+
+    def list(self, *, owner: str | None, tag: str | None, status: str | None,
+             limit: int, start_key: dict[str, str] | None = None) -> Page:
+        """Newest first. One Query of at most limit+1 items (the extra one
+        only tells whether another page exists)."""
+        index, partition = index_for(owner, tag, status)
+        params: dict[str, Any] = dict(
+            TableName=self.table,
+            IndexName=index,
+            KeyConditionExpression="#p = :p",
+            ExpressionAttributeNames={"#p": f"g{index[-1]}pk"},
+            ExpressionAttributeValues={":p": {"S": partition}},
+            ScanIndexForward=False,
+            Limit=limit + 1,
+        )
+        if start_key:
+            params["ExclusiveStartKey"] = _dump(start_key)
+        items = [_load(i) for i in self._db.query(**params)["Items"]]
+        more = len(items) > limit
+        items = items[:limit]
+        last_key = None
+        if more:
+            last = items[-1]
+            last_key = {k: last[k] for k in ("pk", "sk", "gsk", f"g{index[-1]}pk")}
+        if tag:
+            records = self._get_many([i["image_id"] for i in items])
+        else:
+            records = [ImageRecord.from_item(i) for i in items]
+        return Page(records, last_key)
+
+    def _get_many(self, image_ids: list[str]) -> list[ImageRecord]:
+        """Records in the order given; ids whose record vanished are skipped."""
+        pending = [_dump(_key(i)) for i in dict.fromkeys(image_ids)]
+        found: dict[str, ImageRecord] = {}
+        delay = 0.05
+        while pending:
+            reply = self._db.batch_get_item(RequestItems={self.table: {"Keys": pending, "ConsistentRead": True}})
+            for item in reply["Responses"].get(self.table, []):
+                record = ImageRecord.from_item(_load(item))
+                found[record.image_id] = record
+            pending = reply.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+            if pending:  # throttled: back off, as the SDK docs ask
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        return [found[i] for i in image_ids if i in found and not found[i].deleting]
+
+    # -- writes ------------------------------------------------------------
+
+    def create(self, record: ImageRecord) -> ImageRecord:
+        """Write a new record and its tag items; Conflict if the id exists."""
+        record = replace(record, version=1)
+        self._transact(
+            [self._put_record(record, "attribute_not_exists(pk)")]
+            + [self._put_tag(record, t) for t in record.tags]
+        )
+        return record
+
+    def save(self, record: ImageRecord, previous: ImageRecord) -> ImageRecord:
+        """Replace `previous` with `record`; Conflict if someone saved in between."""
+        record = replace(record, version=previous.version + 1, deleting=False)
+        stale = [t for t in previous.tags if t not in record.tags]
+        self._transact(
+            [self._put_record(record, "#v = :v", previous.version)]
+            + [self._put_tag(record, t) for t in record.tags]
+            + [self._delete(record.image_id, f"TAG#{t}") for t in stale]
+        )
+        return record
+
+    def mark_deleting(self, record: ImageRecord) -> ImageRecord:
+        """Take the record out of every list before its objects go."""
+        if record.deleting:
+            return record
+        marked = replace(record, version=record.version + 1, deleting=True)
+        self._transact(
+            [self._put_record(marked, "#v = :v", record.version)]
+            + [self._delete(record.image_id, f"TAG#{t}") for t in record.tags]
+        )
+        return marked
+
+    def delete(self, record: ImageRecord) -> None:
+        """Remove the record and its tag items. Repeating it is harmless."""
+        self._transact(
+            [self._delete(record.image_id)]
+            + [self._delete(record.image_id, f"TAG#{t}") for t in record.tags]
+        )
+
+    # -- items -------------------------------------------------------------
+
+    def _put_record(self, record: ImageRecord, condition: str, version: int | None = None) -> dict:
+        item = {**record.to_item(), **_key(record.image_id)}
+        if not record.deleting:
+            item.update(_index_attrs(record.owner, None, record.status, _sort_key(record)))
+        put: dict[str, Any] = {"TableName": self.table, "Item": _dump(item), "ConditionExpression": condition}
+        if version is not None:
+            put["ExpressionAttributeNames"] = {"#v": "version"}
+            put["ExpressionAttributeValues"] = {":v": {"N": str(version)}}
+        return {"Put": put}
+
+    def _put_tag(self, record: ImageRecord, tag: str) -> dict:
+        item = {**_key(record.image_id, f"TAG#{tag}"), "image_id": record.image_id, "tag": tag,
+                **_index_attrs(record.owner, tag, record.status, _sort_key(record))}
+        return {"Put": {"TableName": self.table, "Item": _dump(item)}}
+
+    def _delete(self, image_id: str, sk: str = "IMAGE") -> dict:
+        return {"Delete": {"TableName": self.table, "Key": _dump(_key(image_id, sk))}}
+
+    def _transact(self, operations: Iterable[dict]) -> None:
+        try:
+            self._db.transact_write_items(TransactItems=list(operations))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
+            if reasons & {"ConditionalCheckFailed", "TransactionConflict"}:
+                raise Conflict("the image was changed by another request; try again") from exc
+            raise
