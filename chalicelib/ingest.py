@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
 from typing import Any
 
-from . import config, keys
+from . import keys
 from .blobs import BlobStore, ObjectInfo
-from .config import Settings
 from .errors import Conflict
 from .records import ImageRecord, Variant
-from .service import expires_at, modify, purge
-from .store import ImageStore
+from .service import UseCases, expires_at, modify, purge
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +25,8 @@ def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MB"
 
 
-@dataclass
-class ImageProcessor:
-    settings: Settings
-    store: ImageStore
-    blobs: BlobStore
-
-    @classmethod
-    def from_environment(cls) -> "ImageProcessor":
-        settings = config.load()
-        return cls(settings, ImageStore(settings.table), BlobStore(settings.bucket))
+class ImageProcessor(UseCases):
+    """The S3 event handlers' use-cases."""
 
     # -- locating ------------------------------------------------------------
 

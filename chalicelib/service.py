@@ -62,15 +62,21 @@ def purge(record: ImageRecord, store: ImageStore, blobs: BlobStore, *, with_orig
 
 
 @dataclass
-class ImageService:
+class UseCases:
+    """What every use-case works with; tests pass their own."""
+
     settings: Settings
     store: ImageStore
     blobs: BlobStore
 
     @classmethod
-    def from_environment(cls) -> "ImageService":
+    def from_environment(cls):
         settings = config.load()
         return cls(settings, ImageStore(settings.table), BlobStore(settings.bucket))
+
+
+class ImageService(UseCases):
+    """The API's use-cases."""
 
     def _new_record(self, owner: str, filename: str, source: str, **fields: Any) -> ImageRecord:
         image_id = keys.new_image_id()
