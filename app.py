@@ -53,6 +53,12 @@ def update_image(image_id):
     return ImageService.from_environment().update(image_id, changes).to_api()
 
 
+@app.route("/images/{image_id}/reprocess", methods=["POST"])
+def reprocess_image(image_id):
+    record = ImageService.from_environment().reprocess(image_id)
+    return http.accepted({"message": "the variants are being made again", "image": record.to_api()})
+
+
 @app.route("/images/{image_id}", methods=["DELETE"])
 def delete_image(image_id):
     ImageService.from_environment().delete(image_id)

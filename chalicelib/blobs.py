@@ -1,6 +1,7 @@
 """S3 adapter: object reads, writes, deletes and presigned URLs for one bucket."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Iterable
 from urllib.parse import quote
@@ -10,6 +11,8 @@ from botocore.exceptions import ClientError
 from . import aws
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+# What a copy with MetadataDirective=REPLACE would otherwise reset.
+_KEPT_HEADERS = ("ContentType", "ContentDisposition", "ContentEncoding", "ContentLanguage", "CacheControl")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,32 @@ class BlobStore:
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def copy_in_place(self, key: str) -> bool:
+        """Copy the object onto itself, bytes and headers unchanged, so that S3 sends
+        an ObjectCreated:Copy event for it. False when there is no such object.
+
+        S3 refuses a copy onto itself that changes nothing, so the metadata is
+        replaced by the same metadata plus the time of this request.
+        """
+        try:
+            head = self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _MISSING:
+                return False
+            raise
+        kept = {name: head[name] for name in _KEPT_HEADERS if head.get(name)}
+        metadata = {**head.get("Metadata", {}), "imgstore-copied-at": str(time.time())}
+        try:
+            self._s3.copy_object(
+                Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key},
+                CopySourceIfMatch=head["ETag"], MetadataDirective="REPLACE", Metadata=metadata, **kept,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _MISSING | {"PreconditionFailed"}:
+                return False  # gone or replaced meanwhile; a replacement sends its own event
+            raise
+        return True
 
     def list_keys(self, prefix: str) -> list[str]:
         pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)

@@ -6,11 +6,17 @@ environment variables only around each call.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 
 MB = 1024 * 1024
+
+
+# auto: JPEG when the image is opaque, PNG when it has transparency.
+PRESET_FORMATS = ("auto", "jpeg", "png", "webp", "avif")
 
 
 @dataclass(frozen=True)
@@ -19,8 +25,8 @@ class Preset:
 
     name: str
     box: int
-    format: str = "auto"  # auto: JPEG when opaque, PNG when the image has alpha
-    quality: int = 85
+    format: str = "auto"  # one of PRESET_FORMATS
+    quality: int = 85  # JPEG, WebP and AVIF; PNG is lossless
 
 
 DEFAULT_PRESETS = (
@@ -49,6 +55,12 @@ class Settings:
     def preset_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.presets)
 
+    @property
+    def presets_fingerprint(self) -> str:
+        """Names what the presets make; a record rendered under another one is stale."""
+        spec = json.dumps([[p.name, p.box, p.format, p.quality] for p in self.presets])
+        return hashlib.sha256(spec.encode()).hexdigest()[:16]
+
 
 def _int(env: dict, name: str, default: int) -> int:
     raw = env.get(name)
@@ -63,6 +75,9 @@ def _int(env: dict, name: str, default: int) -> int:
     return value
 
 
+_PRESET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")  # it goes into S3 keys
+
+
 def _presets(raw: str | None) -> tuple[Preset, ...]:
     """VARIANT_PRESETS is a JSON list of {name, box, format?, quality?}."""
     if not raw:
@@ -71,6 +86,15 @@ def _presets(raw: str | None) -> tuple[Preset, ...]:
         presets = tuple(Preset(**item) for item in json.loads(raw))
     except (ValueError, TypeError) as exc:
         raise RuntimeError(f"VARIANT_PRESETS is not a valid preset list: {exc}") from None
+    for p in presets:
+        if not isinstance(p.name, str) or not _PRESET_NAME.match(p.name):
+            raise RuntimeError(f"VARIANT_PRESETS: name {p.name!r} must be 1-32 letters, digits, _ or -")
+        if not isinstance(p.box, int) or not 1 <= p.box <= 8192:
+            raise RuntimeError(f"VARIANT_PRESETS: {p.name} box must be an integer from 1 to 8192")
+        if p.format not in PRESET_FORMATS:
+            raise RuntimeError(f"VARIANT_PRESETS: {p.name} format must be one of {', '.join(PRESET_FORMATS)}")
+        if not isinstance(p.quality, int) or not 1 <= p.quality <= 100:
+            raise RuntimeError(f"VARIANT_PRESETS: {p.name} quality must be an integer from 1 to 100")
     names = [p.name for p in presets]
     if not presets or len(set(names)) != len(names) or "original" in names:
         raise RuntimeError("VARIANT_PRESETS needs unique names, none called 'original'")

@@ -58,5 +58,10 @@ def created(request: Request, body: dict[str, Any], location: str) -> Response:
     return Response(body=body, status_code=201, headers={"Location": url_for(request, location)})
 
 
+def accepted(body: dict[str, Any]) -> Response:
+    """202: the work was handed on and happens in the background."""
+    return Response(body=body, status_code=202)
+
+
 def redirect(url: str) -> Response:
     return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"})

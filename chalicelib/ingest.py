@@ -16,7 +16,7 @@ from . import keys
 from .blobs import BlobStore, ObjectInfo
 from .errors import Conflict
 from .records import ImageRecord, Variant
-from .service import UseCases, expires_at, modify, purge
+from .service import UseCases, expires_at, mark_stale, modify, purge
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class ImageProcessor(UseCases):
         record = self._locate(bucket, key)
         if record is not None and record.deleting:
             return "deleting"
-        if record is not None and record.etag == obj.etag and record.status in ("ready", "rejected"):
+        if record is not None and record.etag == obj.etag and self._up_to_date(record):
             if record.status == "rejected":
                 self.blobs.delete_many([key])  # finish an interrupted rejection
             return "unchanged"
@@ -103,13 +103,28 @@ class ImageProcessor(UseCases):
             status="ready", status_reason=None, format=result.format, content_type=result.content_type,
             width=result.width, height=result.height, size_bytes=len(data),
             sha256=hashlib.sha256(data).hexdigest(), variants=variants, details=result.details,
-            etag=obj.etag, expires_at=None,
+            etag=obj.etag, presets_fingerprint=self.settings.presets_fingerprint, expires_at=None,
         )
         saved = modify(self.store, record.image_id, lambda r: None if r.deleting else r.touch(**facts))
         if saved is not None:
-            stale = {v.key for v in record.variants.values()} - {v.key for v in variants.values()}
-            self.blobs.delete_many(stale)
+            # Whatever no preset makes any more: renamed or dropped presets, changed formats.
+            earlier = {v.key for v in record.variants.values()}
+            earlier |= set(self.blobs.list_keys(keys.variant_prefix(record.image_id)))
+            self.blobs.delete_many(earlier - {v.key for v in variants.values()})
         return "ready" if saved is not None else "deleting"
+
+    def _up_to_date(self, record: ImageRecord) -> bool:
+        """Nothing to do for this object: it was rejected, or its variants match the presets."""
+        if record.status == "rejected":
+            return True
+        return record.status == "ready" and record.presets_fingerprint == self.settings.presets_fingerprint
+
+    def reprocess(self, image_id: str) -> str:
+        """Render one image's variants again, here and now (the operator's script uses this)."""
+        record = mark_stale(self.store, image_id)
+        if record is None:
+            return "unknown"
+        return self.ingest(self.settings.bucket, record.original_key)
 
     def _reject(self, record: ImageRecord, obj: ObjectInfo, reason: str) -> str:
         """Record why, then delete the object and any variants of an earlier version.

@@ -88,6 +88,7 @@ class ImageRecord:
     # Internal: never in the API.
     version: int = 0
     etag: str | None = None  # of the original the variants were made from
+    presets_fingerprint: str | None = None  # of the presets they were made with; None: stale
     deleting: bool = False
     expires_at: int | None = None  # DynamoDB TTL (epoch seconds) for pending/rejected
 

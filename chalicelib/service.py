@@ -1,4 +1,4 @@
-"""The API's use-cases: upload, presign, list, get, update, delete.
+"""The API's use-cases: upload, presign, list, get, update, reprocess, delete.
 
 Each takes checked input (see validation) and works through the two adapters,
 ImageStore and BlobStore. Pillow is never imported on this path.
@@ -47,6 +47,11 @@ def modify(store: ImageStore, image_id: str,
                 raise
             time.sleep(0.02 * (attempt + 1))
     return None
+
+
+def mark_stale(store: ImageStore, image_id: str) -> ImageRecord | None:
+    """Forget which presets made the variants, so the next ingest renders them again."""
+    return modify(store, image_id, lambda r: None if r.deleting else r.touch(presets_fingerprint=None))
 
 
 def purge(record: ImageRecord, store: ImageStore, blobs: BlobStore, *, with_original: bool) -> None:
@@ -168,6 +173,24 @@ class ImageService(UseCases):
         if saved is None:
             raise NotFound(f"no image with id '{image_id}'")
         return saved
+
+    def reprocess(self, image_id: str) -> ImageRecord:
+        """Have the upload handler render the variants again, with today's presets.
+
+        The API never renders (it does not load Pillow): the record is marked
+        stale, then the original is copied onto itself, which makes S3 send
+        the handler an ObjectCreated:Copy event for it.
+        """
+        record = self._get(image_id)
+        if record.status == "rejected":
+            raise Conflict(f"image '{image_id}' was rejected ({record.status_reason}); "
+                           "there is no original to reprocess")
+        marked = mark_stale(self.store, image_id)
+        if marked is None:
+            raise NotFound(f"no image with id '{image_id}'")
+        if not self.blobs.copy_in_place(marked.original_key):
+            raise Conflict(f"the original of image '{image_id}' has not been uploaded")
+        return marked
 
     def delete(self, image_id: str) -> None:
         record = self.store.get(image_id) if keys.is_image_id(image_id) else None

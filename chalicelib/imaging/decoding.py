@@ -1,0 +1,106 @@
+"""Opening untrusted bytes: allowlisted decoders, limits before pixels, one decode.
+
+`decode` returns the first frame decoded (a JPEG at the smallest DCT scale
+still at least the largest variant) with what the headers said, or raises
+Rejected. Pillow only ever tries the one decoder the bytes were sniffed as, so
+EPS (Ghostscript) and other plugins are never reached. A failure while
+parsing the bytes is the file's fault: a rejection, never an exception that
+Lambda would retry forever.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from PIL import Image, UnidentifiedImageError
+
+from .. import formats
+from ..config import Settings
+from . import limits, sizing
+from .outcome import Rejected
+
+# Multi-frame TIFF, HEIF and MPO files hold pages, bursts or views, not animation.
+_ANIMATION_FORMATS = {"GIF", "PNG", "WEBP", "AVIF"}
+
+
+@dataclass
+class Decoded:
+    image: Image.Image  # the first frame, decoded, possibly at a reduced JPEG scale
+    format: formats.Format
+    width: int  # as stored: before any reduction, before orientation
+    height: int
+    frames: int
+    animated: bool
+    exif: Image.Exif  # empty when absent or unreadable
+    icc_profile: bytes | None
+
+
+@functools.cache
+def _register_heif() -> None:
+    """pillow-heif's opener, registered on the first HEIF only (its import is not free)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+
+
+def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: int) -> Decoded:
+    if fmt is formats.HEIF:
+        _register_heif()
+    with limits.pixel_guard(settings):
+        with _untrusted(settings, lambda e: f"the file starts like a {fmt.name} image "
+                                            f"but is not a readable one{_detail(e)}"):
+            image = Image.open(io.BytesIO(data), formats=[fmt.name])
+        width, height = image.size
+        limits.check_pixels(width, height, settings)
+        with _untrusted(settings, lambda e: f"the image's frames are corrupt{_detail(e)}"):
+            frames = _count_frames(image, settings.max_frames)
+        limits.check_frames(frames, settings)
+        if fmt is formats.JPEG:  # libjpeg decodes at 1/2, 1/4 or 1/8 scale for free
+            image.draft(image.mode, sizing.fit(width, height, largest_box))
+        with _untrusted(settings, lambda e: f"the {fmt.name} data is truncated or corrupt{_detail(e)}"):
+            image.load()
+    return Decoded(
+        image=image, format=fmt, width=width, height=height, frames=frames,
+        animated=fmt.name in _ANIMATION_FORMATS and frames > 1,
+        exif=_exif(image), icc_profile=image.info.get("icc_profile") or None,
+    )
+
+
+@contextlib.contextmanager
+def _untrusted(settings: Settings, reason: Callable[[Exception], str]) -> Iterator[None]:
+    """Any failure in here is the bytes' fault: a rejection saying `reason`."""
+    try:
+        yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise Rejected(limits.bomb_reason(exc, settings)) from None
+    except Exception as exc:
+        raise Rejected(reason(exc)) from None
+
+
+def _detail(exc: Exception) -> str:
+    # Pillow's "cannot identify image file <_io.BytesIO ...>" tells a person nothing.
+    return "" if isinstance(exc, UnidentifiedImageError) or not str(exc) else f" ({exc})"
+
+
+def _count_frames(image: Image.Image, cap: int) -> int:
+    """Frames in the file, or cap+1 when there are more: never walks past the cap."""
+    if not getattr(image, "is_animated", False):
+        return 1
+    try:
+        image.seek(cap)
+        frames = cap + 1
+    except EOFError:
+        frames = image.n_frames
+    image.seek(0)
+    return frames
+
+
+def _exif(image: Image.Image) -> Image.Exif:
+    # A broken EXIF block costs the photo its metadata, not its acceptance.
+    try:
+        return image.getexif()
+    except Exception:
+        return Image.Exif()
