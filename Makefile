@@ -10,6 +10,8 @@ export AWS_DEFAULT_REGION ?= us-east-1
 help:
 	@echo "make test        run the whole test suite (creates .venv when missing)"
 	@echo "make resources   create the stage's bucket and table (STAGE=dev)"
+	@echo "make bench       time the imaging pipelines side by side (bench/imaging.py)"
+	@echo "make reprocess   regenerate variants after the presets changed (ARGS='--owner alice')"
 	@echo "make clean       remove .venv and caches"
 
 $(BIN)/python:
@@ -31,6 +33,16 @@ test-fast: venv
 
 resources: venv
 	$(BIN)/python scripts/bootstrap.py --stage $(STAGE)
+
+.PHONY: bench reprocess
+
+# pyvips only gives the benchmark its comparison column; nothing ships or tests with it.
+bench: venv
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	$(BIN)/python bench/imaging.py $(ARGS)
+
+reprocess: venv
+	$(BIN)/python scripts/reprocess.py --stage $(STAGE) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -49,12 +49,15 @@ def _register_heif() -> None:
 def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: int) -> Decoded:
     if fmt is formats.HEIF:
         _register_heif()
-    with limits.pixel_guard(settings):
-        with _untrusted(settings, lambda e: f"the file starts like a {fmt.name} image "
-                                            f"but is not a readable one{_detail(e)}"):
-            image = Image.open(io.BytesIO(data), formats=[fmt.name])
-        width, height = image.size
-        limits.check_pixels(width, height, settings)
+    # Opening reads headers only; Pillow checks its limit after that too, but
+    # check_pixels says which dimensions were too many.
+    with limits.pillow_bomb_check(None), _untrusted(
+            settings, lambda e: f"the file starts like a {fmt.name} image but is not a readable one{_detail(e)}"):
+        image = Image.open(io.BytesIO(data), formats=[fmt.name])
+    width, height = image.size
+    limits.check_pixels(width, height, settings)
+    # Later frames and tiles can claim more than the header did: Pillow checks those.
+    with limits.pillow_bomb_check(settings.max_pixels):
         with _untrusted(settings, lambda e: f"the image's frames are corrupt{_detail(e)}"):
             frames = _count_frames(image, settings.max_frames)
         limits.check_frames(frames, settings)

@@ -50,14 +50,14 @@ def bomb_reason(exc: Exception, settings: Settings) -> str:
 
 
 @contextlib.contextmanager
-def pixel_guard(settings: Settings) -> Iterator[None]:
-    """Pillow's own bomb check at our limit, its warning raised as an error.
+def pillow_bomb_check(max_pixels: int | None) -> Iterator[None]:
+    """Pillow's own bomb check at `max_pixels` (None: off), its warning raised as an error.
 
-    Pillow consults the module-wide MAX_IMAGE_PIXELS inside Image.open; a
-    Lambda process handles one image at a time, and the old value is restored.
+    Pillow consults the module-wide MAX_IMAGE_PIXELS; a Lambda process
+    handles one image at a time, and the old value is restored.
     """
     previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = settings.max_pixels
+    Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -1,0 +1,90 @@
+"""Regenerate the variants of every image, or of those matching a filter, after the presets changed.
+
+    python scripts/reprocess.py --stage dev                     # every ready or failed image
+    python scripts/reprocess.py --stage dev --owner alice --tag sunset
+    python scripts/reprocess.py --stage dev --image-id ID --image-id ID
+    python scripts/reprocess.py --stage dev --here              # render in this process
+
+By default each image is handed to the upload handler, exactly as
+POST /images/{id}/reprocess does (the original is copied onto itself, and S3
+sends the handler an event). With --here the variants are rendered by this
+process, with the presets it reads. Either way, variants that no preset names
+any more are removed. Settings come from the stage in .chalice/config.json,
+unless the shell sets them; boto3 goes wherever it points (AWS_ENDPOINT_URL
+for the local stack).
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from chalicelib.errors import ImgstoreError  # noqa: E402
+from chalicelib.ingest import ImageProcessor  # noqa: E402
+from chalicelib.service import ImageService  # noqa: E402
+from scripts.bootstrap import stage_environment  # noqa: E402
+
+DEFAULT_STATUSES = ("ready", "failed")  # rejected images have no original left; pending ones are on their way
+
+
+def matching(images: ImageService, owner: str | None, tag: str | None, statuses: list[str]) -> Iterator[str]:
+    """Ids of the images that match, page by page."""
+    for status in statuses:
+        start = None
+        while True:
+            page = images.store.list(owner=owner, tag=tag, status=status, limit=100, start_key=start)
+            yield from (record.image_id for record in page.records)
+            start = page.last_key
+            if not start:
+                break
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--owner", help="only this owner's images")
+    parser.add_argument("--tag", help="only images with this tag")
+    parser.add_argument("--status", action="append", choices=("ready", "failed", "pending"),
+                        help=f"only images with this status (repeatable; default: {' and '.join(DEFAULT_STATUSES)})")
+    parser.add_argument("--image-id", action="append", default=[], help="only this image (repeatable)")
+    parser.add_argument("--here", action="store_true", help="render in this process instead of in Lambda")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> collections.Counter:
+    from tqdm import tqdm
+
+    args = parse(argv)
+    for name, value in stage_environment(args.stage).items():
+        os.environ.setdefault(name, value)
+    images = ImageService.from_environment()
+    processor = ImageProcessor(images.settings, images.store, images.blobs)
+    ids = args.image_id or list(dict.fromkeys(
+        matching(images, args.owner, args.tag, args.status or list(DEFAULT_STATUSES))))
+
+    outcomes: collections.Counter = collections.Counter()
+    with tqdm(ids, desc="rendering" if args.here else "requesting", unit="image") as progress:
+        for image_id in progress:
+            try:
+                if args.here:
+                    outcome = processor.reprocess(image_id)
+                else:
+                    images.reprocess(image_id)
+                    outcome = "requested"
+            except ImgstoreError as exc:  # not found, rejected, original missing: say so, go on
+                tqdm.write(f"{image_id}: {exc}")
+                outcome = type(exc).__name__.lower()
+            outcomes[outcome] += 1
+            progress.set_postfix(outcomes)
+    print(", ".join(f"{n} {what}" for what, n in sorted(outcomes.items())) or "no images matched")
+    return outcomes
+
+
+if __name__ == "__main__":
+    main()
