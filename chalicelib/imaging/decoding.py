@@ -28,7 +28,7 @@ _ANIMATION_FORMATS = {"GIF", "PNG", "WEBP", "AVIF"}
 
 @dataclass
 class Decoded:
-    image: Image.Image  # the first frame, decoded, possibly at a reduced JPEG scale
+    image: Image.Image | None  # the first frame, possibly at a reduced JPEG scale; render() takes it
     format: formats.Format
     width: int  # as stored: before any reduction, before orientation
     height: int
@@ -59,7 +59,7 @@ def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: in
     # Later frames and tiles can claim more than the header did: Pillow checks those.
     with limits.pillow_bomb_check(settings.max_pixels):
         with _untrusted(settings, lambda e: f"the image's frames are corrupt{_detail(e)}"):
-            frames = _count_frames(image, settings.max_frames)
+            frames = _count_frames(image)
         limits.check_frames(frames, settings)
         if fmt is formats.JPEG:  # libjpeg decodes at 1/2, 1/4 or 1/8 scale for free
             image.draft(image.mode, sizing.fit(width, height, largest_box))
@@ -88,17 +88,10 @@ def _detail(exc: Exception) -> str:
     return "" if isinstance(exc, UnidentifiedImageError) or not str(exc) else f" ({exc})"
 
 
-def _count_frames(image: Image.Image, cap: int) -> int:
-    """Frames in the file, or cap+1 when there are more: never walks past the cap."""
-    if not getattr(image, "is_animated", False):
-        return 1
-    try:
-        image.seek(cap)
-        frames = cap + 1
-    except EOFError:
-        frames = image.n_frames
-    image.seek(0)
-    return frames
+def _count_frames(image: Image.Image) -> int:
+    # GIF counts by skipping from frame to frame without decoding, bounded by
+    # the file size limit; the other formats say it in their headers.
+    return getattr(image, "n_frames", 1)
 
 
 def _exif(image: Image.Image) -> Image.Exif:

@@ -39,7 +39,7 @@ def check_pixels(width: int, height: int, settings: Settings) -> None:
 
 def check_frames(frames: int, settings: Settings) -> None:
     if frames > settings.max_frames:
-        raise Rejected(f"image has more than {settings.max_frames} frames, the limit")
+        raise Rejected(f"image has {frames} frames; the limit is {settings.max_frames}")
 
 
 def bomb_reason(exc: Exception, settings: Settings) -> str:

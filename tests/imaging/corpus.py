@@ -232,7 +232,7 @@ def cases() -> tuple[Case, ...]:
         Case("archive.jpg", zipfile_bytes(), False, "ZIP"),
         Case("fake.jpg", b"\xff\xd8\xff\xe0" + TEXT, False, "not a readable"),
         Case("fake.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, False, "not a readable"),
-        Case("too-many-frames.gif", animated_gif(101, (4, 4)), False, "frames"),
+        Case("too-many-frames.gif", animated_gif(101, (4, 4)), False, "101 frames"),
         Case("empty.jpg", b"", False, "empty"),
     ]
     return tuple(accepted + rejected)
