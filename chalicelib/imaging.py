@@ -11,7 +11,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from . import formats
 from .config import Preset, Settings
@@ -44,6 +44,8 @@ class Processed:
 
 
 def _open(data: bytes, settings: Settings) -> Image.Image:
+    """Decode once. Decoding the same bytes fails the same way every time, so
+    any decoder error is a rejection, never a retry (MemoryError excepted)."""
     found = formats.sniff(data[:64])
     if found is None or found.name not in _PILLOW_FORMATS:
         raise Rejected(f"not a supported image; accepted formats: {', '.join(_PILLOW_FORMATS)}")
@@ -51,14 +53,18 @@ def _open(data: bytes, settings: Settings) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[found.name])
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:
         raise Rejected(f"not a readable {found.name} image ({exc})") from None
     if image.width * image.height > settings.max_pixels:
         raise Rejected(f"image is {image.width}x{image.height} pixels; the limit is "
                        f"{settings.max_pixels / 1e6:g} megapixels")
     try:
         image.load()
-    except (OSError, SyntaxError, ValueError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:
         raise Rejected(f"the {found.name} data is truncated or corrupt ({exc})") from None
     return image
 

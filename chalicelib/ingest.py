@@ -87,12 +87,16 @@ class ImageProcessor(UseCases):
 
         try:
             result = imaging.process(data, self.settings)
+            saved = self._store_result(record, result, data, obj)
         except imaging.Rejected as exc:
             return self._reject(record, obj, str(exc))
-        except Exception as exc:
+        except Exception as exc:  # a bug or transient AWS trouble: Lambda retries
             self._mark_failed(record.image_id, exc)
             raise
+        return "ready" if saved is not None else "deleting"
 
+    def _store_result(self, record: ImageRecord, result, data: bytes, obj: ObjectInfo) -> ImageRecord | None:
+        """Write the variants, then the ready record; remove variants it no longer names."""
         variants = {}
         for rendered in result.variants:
             key_out = keys.variant_key(record.image_id, rendered.name, rendered.ext)
@@ -109,7 +113,7 @@ class ImageProcessor(UseCases):
         if saved is not None:
             stale = {v.key for v in record.variants.values()} - {v.key for v in variants.values()}
             self.blobs.delete_many(stale)
-        return "ready" if saved is not None else "deleting"
+        return saved
 
     def _reject(self, record: ImageRecord, obj: ObjectInfo, reason: str) -> str:
         """Record why, then delete the object and any variants of an earlier version.

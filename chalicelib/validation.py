@@ -115,6 +115,7 @@ def _image_bytes(data: bytes, settings: Settings) -> formats.Format:
 def upload_from_json(raw: bytes | None, settings: Settings) -> Upload:
     body = json_object(raw)
     _fields(body, _UPLOAD_FIELDS, required=("image_data",))
+    who, meta = owner(body.get("user_id"), required=True), _metadata(body)  # cheap checks first
     encoded = body["image_data"].strip()
     if encoded.startswith("data:") and "," in encoded:  # a data: URL, as browsers produce
         encoded = encoded.split(",", 1)[1]
@@ -125,11 +126,8 @@ def upload_from_json(raw: bytes | None, settings: Settings) -> Upload:
     except (binascii.Error, ValueError):
         raise Invalid("image_data is not valid base64") from None
     found = _image_bytes(data, settings)
-    return Upload(
-        owner=owner(body.get("user_id"), required=True),
-        filename=keys.sanitize_filename(body.get("filename") or "", default=f"image.{found.ext}"),
-        data=data, format=found, meta=_metadata(body),
-    )
+    filename = keys.sanitize_filename(body.get("filename") or "", default=f"image.{found.ext}")
+    return Upload(owner=who, filename=filename, data=data, format=found, meta=meta)
 
 
 _RAW_PARAMS = ("filename", "title", "description", "tags", "user_id")
@@ -140,14 +138,12 @@ def upload_from_raw(data: bytes, params: Mapping[str, str], tag_values: list[str
     unknown = sorted(set(params) - set(_RAW_PARAMS))
     if unknown:
         raise Invalid(f"unknown query parameter(s): {', '.join(unknown)}; allowed: {', '.join(_RAW_PARAMS)}")
-    found = _image_bytes(data or b"", settings)
     tags = [t for value in tag_values for t in value.split(",") if t.strip()]
-    return Upload(
-        owner=owner(params.get("user_id"), required=True),
-        filename=keys.sanitize_filename(params.get("filename") or "", default=f"image.{found.ext}"),
-        data=data, format=found,
-        meta=_metadata({"title": params.get("title"), "description": params.get("description"), "tags": tags}),
-    )
+    who = owner(params.get("user_id"), required=True)
+    meta = _metadata({"title": params.get("title"), "description": params.get("description"), "tags": tags})
+    found = _image_bytes(data or b"", settings)
+    filename = keys.sanitize_filename(params.get("filename") or "", default=f"image.{found.ext}")
+    return Upload(owner=who, filename=filename, data=data, format=found, meta=meta)
 
 
 @dataclass
