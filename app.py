@@ -90,7 +90,7 @@ def on_delete(event):
 
 
 # Keep last: browser preflights for every path above, answered without auth.
-def preflight():
+def preflight(**_path_params):
     request = app.current_request
     return cors.preflight(request, app.routes[request.context["resourcePath"]])
 
