@@ -27,12 +27,13 @@ def test_committed_policies_are_what_the_script_writes(stage):
         assert path.read_text() == text, f"run: python scripts/policies.py --stage {stage}"
 
 
-def test_each_function_has_its_own_policy_file_in_the_config():
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_each_function_has_its_own_policy_file_in_the_config(stage):
     config = json.loads((policies.ROOT / ".chalice" / "config.json").read_text())
-    for stage, settings in config["stages"].items():
-        files = {f: v.get("iam_policy_file") for f, v in settings["lambda_functions"].items()}
-        assert files == {f: f"policy-{stage}-{f}.json" for f in policies.FUNCTIONS}
-        assert "iam_policy_file" not in settings and config["autogen_policy"] is False
+    settings = config["stages"][stage]
+    files = {f: v.get("iam_policy_file") for f, v in settings["lambda_functions"].items()}
+    assert files == {f: f"policy-{stage}-{f}.json" for f in policies.FUNCTIONS}
+    assert "iam_policy_file" not in settings and config["autogen_policy"] is False
 
 
 def test_no_policy_grants_a_wildcard_action_or_a_whole_bucket_or_table():
