@@ -12,7 +12,7 @@ import hashlib
 import logging
 from typing import Any
 
-from . import keys
+from . import keys, telemetry
 from .blobs import BlobStore, ObjectInfo
 from .errors import Conflict
 from .records import ImageRecord, Variant
@@ -113,6 +113,7 @@ class ImageProcessor(UseCases):
         if saved is not None:
             stale = {v.key for v in record.variants.values()} - {v.key for v in variants.values()}
             self.blobs.delete_many(stale)
+            telemetry.stored(len(data) + sum(v.size_bytes for v in variants.values()))
         return saved
 
     def _reject(self, record: ImageRecord, obj: ObjectInfo, reason: str) -> str:
