@@ -1,13 +1,29 @@
 """imgstore: routes and S3 event handlers. Wiring only; the logic is in chalicelib."""
 from chalice import Chalice
 
-from chalicelib import config, http, validation
+from chalicelib import auth, config, cors, http, telemetry, validation
 from chalicelib.ingest import ImageProcessor
 from chalicelib.service import ImageService
 
 app = Chalice(app_name="imgstore")
 app.api.binary_types.extend(http.EXTRA_BINARY_TYPES)
+# Outermost first: the log line sees the final response, CORS headers go on errors too.
+app.register_middleware(telemetry.log_request, "http")
+app.register_middleware(cors.add_headers, "http")
 app.register_middleware(http.json_errors, "http")
+app.register_middleware(telemetry.log_s3_event, "s3")
+
+
+def token_authorizer(auth_request):
+    return auth.authorize_token(auth_request)
+
+
+# None, token_authorizer or Cognito's, by the AUTH_MODE being deployed.
+authorizer = auth.route_authorizer(app, token_authorizer)
+
+
+def caller(images):
+    return auth.caller(app.current_request, images.settings)
 
 
 @app.route("/health", methods=["GET"])
@@ -15,63 +31,76 @@ def health():
     return {"status": "ok"}
 
 
-@app.route("/images", methods=["POST"], content_types=http.UPLOAD_TYPES)
+@app.route("/images", methods=["POST"], content_types=http.UPLOAD_TYPES, authorizer=authorizer)
 def upload_image():
     images = ImageService.from_environment()
-    record = images.upload(http.upload_from(app.current_request, images.settings))
+    record = images.upload(caller(images), http.upload_from(app.current_request, images.settings))
     return http.created(app.current_request, record.to_api(), f"/images/{record.image_id}")
 
 
-@app.route("/uploads", methods=["POST"], content_types=[http.JSON])
+@app.route("/uploads", methods=["POST"], content_types=[http.JSON], authorizer=authorizer)
 def create_upload():
     images = ImageService.from_environment()
-    answer = images.presign_upload(validation.presigned_upload(app.current_request.raw_body, images.settings))
+    request = validation.presigned_upload(app.current_request.raw_body, images.settings)
+    answer = images.presign_upload(caller(images), request)
     return http.created(app.current_request, answer, f"/images/{answer['image_id']}")
 
 
-@app.route("/images", methods=["GET"])
+@app.route("/images", methods=["GET"], authorizer=authorizer)
 def list_images():
-    return ImageService.from_environment().list(validation.list_query(http.params(app.current_request)))
+    images = ImageService.from_environment()
+    return images.list(caller(images), validation.list_query(http.params(app.current_request)))
 
 
-@app.route("/images/{image_id}", methods=["GET"])
+@app.route("/images/{image_id}", methods=["GET"], authorizer=authorizer)
 def get_image(image_id):
+    images = ImageService.from_environment()
     download = validation.flag(http.params(app.current_request).get("download"), "download")
-    return ImageService.from_environment().get(image_id, download=download)
+    return images.get(caller(images), image_id, download=download)
 
 
-@app.route("/images/{image_id}/file", methods=["GET"])
+@app.route("/images/{image_id}/file", methods=["GET"], authorizer=authorizer)
 def get_image_file(image_id):
     images = ImageService.from_environment()
     variant = validation.variant_name(http.params(app.current_request).get("variant"), images.settings)
-    return http.redirect(images.file_url(image_id, variant))
+    return http.redirect(images.file_url(caller(images), image_id, variant))
 
 
-@app.route("/images/{image_id}", methods=["PATCH"], content_types=[http.JSON])
+@app.route("/images/{image_id}", methods=["PATCH"], content_types=[http.JSON], authorizer=authorizer)
 def update_image(image_id):
-    changes = validation.update(app.current_request.raw_body)
-    return ImageService.from_environment().update(image_id, changes).to_api()
+    images = ImageService.from_environment()
+    return images.update(caller(images), image_id, validation.update(app.current_request.raw_body)).to_api()
 
 
-@app.route("/images/{image_id}/reprocess", methods=["POST"])
+@app.route("/images/{image_id}/reprocess", methods=["POST"], authorizer=authorizer)
 def reprocess_image(image_id):
-    record = ImageService.from_environment().reprocess(image_id)
+    images = ImageService.from_environment()
+    record = images.reprocess(caller(images), image_id)
     return http.accepted({"message": "the variants are being made again", "image": record.to_api()})
 
 
-@app.route("/images/{image_id}", methods=["DELETE"])
+@app.route("/images/{image_id}", methods=["DELETE"], authorizer=authorizer)
 def delete_image(image_id):
-    ImageService.from_environment().delete(image_id)
+    images = ImageService.from_environment()
+    images.delete(caller(images), image_id)
     return {"message": "image deleted", "image_id": image_id}
 
 
 @app.on_s3_event(bucket=config.trigger_bucket(), prefix="uploads/", events=["s3:ObjectCreated:*"])
 def on_upload(event):
-    outcome = ImageProcessor.from_environment().ingest(event.bucket, event.key)
-    app.log.info("ingest %s: %s", event.key, outcome)
+    return ImageProcessor.from_environment().ingest(event.bucket, event.key)
 
 
 @app.on_s3_event(bucket=config.trigger_bucket(), prefix="uploads/", events=["s3:ObjectRemoved:*"])
 def on_delete(event):
-    outcome = ImageProcessor.from_environment().forget(event.bucket, event.key)
-    app.log.info("forget %s: %s", event.key, outcome)
+    return ImageProcessor.from_environment().forget(event.bucket, event.key)
+
+
+# Keep last: browser preflights for every path above, answered without auth.
+def preflight(**_path_params):
+    request = app.current_request
+    return cors.preflight(request, app.routes[request.context["resourcePath"]])
+
+
+for _path in list(app.routes):
+    app.route(_path, methods=["OPTIONS"])(preflight)

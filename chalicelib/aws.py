@@ -1,27 +1,50 @@
 """Lazily created, cached boto3 clients.
 
-Creating a client costs tens of milliseconds, so each is made on first use
-and reused across warm invocations. Nothing happens at import time.
+Creating a session or a client costs tens of milliseconds, so each is made on
+first use and reused across warm invocations. Nothing happens at import time.
+Clients are thread-safe once made; making them is not, hence the lock
+(`chalice local` serves requests on several threads).
 """
 from __future__ import annotations
 
-import functools
+import threading
 
 _RETRIES = {"max_attempts": 5, "mode": "standard"}
+_lock = threading.Lock()
+_session = None
+_clients: dict[str, object] = {}
 
 
-@functools.lru_cache(maxsize=None)
+def session():
+    global _session
+    with _lock:
+        if _session is None:
+            import boto3
+
+            _session = boto3.session.Session()
+        return _session
+
+
 def client(service: str):
-    import boto3
+    found = _clients.get(service)
+    if found is not None:
+        return found
     from botocore.config import Config
 
     config = Config(retries=_RETRIES, connect_timeout=5, read_timeout=30)
     if service == "s3":
         # SigV4 everywhere: presigned URLs must match what AWS verifies.
         config = config.merge(Config(signature_version="s3v4"))
-    return boto3.session.Session().client(service, config=config)
+    made = session().client(service, config=config)
+    with _lock:
+        return _clients.setdefault(service, made)
 
 
-def reset() -> None:
-    """Forget cached clients (tests, or after the endpoint changed)."""
-    client.cache_clear()
+def reset(*, session_too: bool = False) -> None:
+    """Forget cached clients (tests, or after the endpoint changed); with
+    `session_too`, also the session and the credentials it resolved."""
+    global _session
+    with _lock:
+        _clients.clear()
+        if session_too:
+            _session = None

@@ -50,6 +50,9 @@ class Settings:
     pending_ttl_days: int = 2
     rejected_ttl_days: int = 30
     presets: tuple[Preset, ...] = field(default=DEFAULT_PRESETS)
+    auth_mode: str = "none"  # none | token | cognito (see auth.py)
+    admin_group: str = "admins"  # cognito: members of this group are admins
+    cors_origins: tuple[str, ...] = ()  # "*" allows any origin
 
     @property
     def preset_names(self) -> tuple[str, ...]:
@@ -101,6 +104,21 @@ def _presets(raw: str | None) -> tuple[Preset, ...]:
     return presets
 
 
+AUTH_MODES = ("none", "token", "cognito")
+
+
+def _auth_mode(raw: str | None) -> str:
+    mode = (raw or "none").strip().lower()
+    if mode not in AUTH_MODES:
+        raise RuntimeError(f"AUTH_MODE must be one of {', '.join(AUTH_MODES)}, got {raw!r}")
+    return mode
+
+
+def _origins(raw: str | None) -> tuple[str, ...]:
+    """CORS_ALLOW_ORIGINS: comma-separated origins (scheme://host[:port]), or *."""
+    return tuple(o.strip().rstrip("/") for o in (raw or "").split(",") if o.strip())
+
+
 def load(env: dict | None = None) -> Settings:
     """Read the settings now. Raises RuntimeError naming a missing variable."""
     env = os.environ if env is None else env
@@ -120,6 +138,9 @@ def load(env: dict | None = None) -> Settings:
         upload_url_ttl=_int(env, "UPLOAD_URL_TTL", 300),
         view_url_ttl=_int(env, "VIEW_URL_TTL", 3600),
         presets=_presets(env.get("VARIANT_PRESETS")),
+        auth_mode=_auth_mode(env.get("AUTH_MODE")),
+        admin_group=env.get("ADMIN_GROUP") or "admins",
+        cors_origins=_origins(env.get("CORS_ALLOW_ORIGINS")),
     )
 
 
@@ -131,3 +152,17 @@ def trigger_bucket() -> str:
     Handlers themselves use load().bucket.
     """
     return os.environ.get("IMAGES_BUCKET", "imgstore-dev-images")
+
+
+def deployed_auth_mode() -> str:
+    """The AUTH_MODE the routes are wired for, read when Chalice loads app.py
+    (like trigger_bucket): which authorizer guards a route is fixed at deploy."""
+    return _auth_mode(os.environ.get("AUTH_MODE"))
+
+
+def user_pool_arn() -> str:
+    """The Cognito user pool behind AUTH_MODE=cognito, also read at load time."""
+    arn = os.environ.get("USER_POOL_ARN", "")
+    if not arn:
+        raise RuntimeError("AUTH_MODE=cognito needs USER_POOL_ARN (make deploy writes it)")
+    return arn

@@ -18,7 +18,15 @@ class Invalid(ImgstoreError):
 
 
 class Unauthorized(ImgstoreError):
+    """No valid credentials (auth on): missing, forged or expired."""
+
     STATUS_CODE = 401
+
+
+class Forbidden(ImgstoreError):
+    """Authenticated, but asking for something only an admin may have."""
+
+    STATUS_CODE = 403
 
 
 class NotFound(ImgstoreError):

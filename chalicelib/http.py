@@ -43,7 +43,8 @@ def upload_from(request: Request, settings: Settings) -> validation.Upload:
     content_type = (request.headers.get("content-type") or JSON).split(";")[0].strip().lower()
     if content_type == JSON:
         return validation.upload_from_json(request.raw_body, settings)
-    tags = request.query_params.getlist("tags") if request.query_params else []
+    query = request.query_params or {}
+    tags = query.getlist("tags") if "tags" in query else []  # Chalice's getlist raises when absent
     return validation.upload_from_raw(request.raw_body, params(request), tags, settings)
 
 

@@ -12,7 +12,7 @@ import hashlib
 import logging
 from typing import Any
 
-from . import keys
+from . import keys, telemetry
 from .blobs import BlobStore, ObjectInfo
 from .errors import Conflict
 from .records import ImageRecord, Variant
@@ -87,12 +87,16 @@ class ImageProcessor(UseCases):
 
         try:
             result = imaging.process(data, self.settings)
+            saved = self._store_result(record, result, data, obj)
         except imaging.Rejected as exc:
             return self._reject(record, obj, str(exc))
-        except Exception as exc:
+        except Exception as exc:  # a bug or transient AWS trouble: Lambda retries
             self._mark_failed(record.image_id, exc)
             raise
+        return "ready" if saved is not None else "deleting"
 
+    def _store_result(self, record: ImageRecord, result, data: bytes, obj: ObjectInfo) -> ImageRecord | None:
+        """Write the variants, then the ready record; remove variants it no longer names."""
         variants = {}
         for rendered in result.variants:
             key_out = keys.variant_key(record.image_id, rendered.name, rendered.ext)
@@ -111,7 +115,8 @@ class ImageProcessor(UseCases):
             earlier = {v.key for v in record.variants.values()}
             earlier |= set(self.blobs.list_keys(keys.variant_prefix(record.image_id)))
             self.blobs.delete_many(earlier - {v.key for v in variants.values()})
-        return "ready" if saved is not None else "deleting"
+            telemetry.stored(len(data) + sum(v.size_bytes for v in variants.values()))
+        return saved
 
     def _up_to_date(self, record: ImageRecord) -> bool:
         """Nothing to do for this object: it was rejected, or its variants match the presets."""

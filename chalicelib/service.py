@@ -1,7 +1,9 @@
 """The API's use-cases: upload, presign, list, get, update, reprocess, delete.
 
-Each takes checked input (see validation) and works through the two adapters,
-ImageStore and BlobStore. Pillow is never imported on this path.
+Each takes the caller (see auth) and checked input (see validation) and works
+through the two adapters, ImageStore and BlobStore. An image the caller may
+not see is "not found", exactly like one that does not exist. Pillow is never
+imported on this path.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import config, keys, pagination
+from .auth import Caller
 from .blobs import BlobStore
 from .config import Settings
 from .errors import Conflict, NotFound
@@ -91,10 +94,10 @@ class ImageService(UseCases):
             expires_at=expires_at("pending", self.settings), **fields,
         )
 
-    def upload(self, upload: Upload) -> ImageRecord:
+    def upload(self, caller: Caller, upload: Upload) -> ImageRecord:
         """Store the bytes as a pending image; the S3 event handler makes it ready."""
         record = self._new_record(
-            upload.owner, upload.filename, "api", title=upload.meta.title,
+            caller.owner_for_upload(upload.user_id), upload.filename, "api", title=upload.meta.title,
             description=upload.meta.description, tags=upload.meta.tags,
             content_type=upload.format.mime, size_bytes=len(upload.data),
         )
@@ -108,9 +111,10 @@ class ImageService(UseCases):
             raise
         return record
 
-    def presign_upload(self, request: PresignedUpload) -> dict[str, Any]:
+    def presign_upload(self, caller: Caller, request: PresignedUpload) -> dict[str, Any]:
+        """A pending record and a URL that can write only its key, under uploads/{owner}/."""
         record = self._new_record(
-            request.owner, request.filename, "presigned", title=request.meta.title,
+            caller.owner_for_upload(request.user_id), request.filename, "presigned", title=request.meta.title,
             description=request.meta.description, tags=request.meta.tags,
             content_type=request.content_type,
         )
@@ -125,20 +129,28 @@ class ImageService(UseCases):
         self.store.create(record)
         return {"image_id": record.image_id, **answer, "expires_in": ttl, "image": record.to_api()}
 
-    def list(self, query: ListQuery) -> dict[str, Any]:
-        index, partition = index_for(query.owner, query.tag, query.status)
+    def list(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
+        owner = caller.owner_to_list(query.user_id)
+        index, partition = index_for(owner, query.tag, query.status)
         scope = f"{index}:{partition}"  # a token only continues the list it came from
         secret = self.settings.signing_secret
         start = pagination.decode(query.next_token, scope, secret) if query.next_token else None
-        page = self.store.list(owner=query.owner, tag=query.tag, status=query.status,
+        page = self.store.list(owner=owner, tag=query.tag, status=query.status,
                                limit=query.limit, start_key=start)
         token = pagination.encode(page.last_key, scope, secret) if page.last_key else None
         images = [r.to_api() for r in page.records]
         return {"images": images, "count": len(images), "next_token": token}
 
-    def _get(self, image_id: str) -> ImageRecord:
+    def _find(self, caller: Caller, image_id: str) -> ImageRecord:
+        """The record, being deleted or not; NotFound when absent or not the caller's."""
         record = self.store.get(image_id) if keys.is_image_id(image_id) else None
-        if record is None or record.deleting:
+        if record is None or not caller.may_see(record.owner):
+            raise NotFound(f"no image with id '{image_id}'")
+        return record
+
+    def _get(self, caller: Caller, image_id: str) -> ImageRecord:
+        record = self._find(caller, image_id)
+        if record.deleting:
             raise NotFound(f"no image with id '{image_id}'")
         return record
 
@@ -152,13 +164,13 @@ class ImageService(UseCases):
             urls[name] = self.blobs.presign_get(variant.key, ttl)
         return urls
 
-    def get(self, image_id: str, download: bool = False) -> dict[str, Any]:
-        record = self._get(image_id)
+    def get(self, caller: Caller, image_id: str, download: bool = False) -> dict[str, Any]:
+        record = self._get(caller, image_id)
         return {**record.to_api(), "urls": self._urls(record, download),
                 "expires_in": self.settings.view_url_ttl}
 
-    def file_url(self, image_id: str, variant: str) -> str:
-        record = self._get(image_id)
+    def file_url(self, caller: Caller, image_id: str, variant: str) -> str:
+        record = self._get(caller, image_id)
         if variant == "original":
             if record.status == "rejected":
                 raise NotFound(f"image '{image_id}' was rejected: {record.status_reason}")
@@ -167,21 +179,21 @@ class ImageService(UseCases):
             raise NotFound(f"variant '{variant}' of image '{image_id}' is not available (status {record.status})")
         return self.blobs.presign_get(record.variants[variant].key, self.settings.view_url_ttl)
 
-    def update(self, image_id: str, changes: dict[str, Any]) -> ImageRecord:
-        self._get(image_id)
+    def update(self, caller: Caller, image_id: str, changes: dict[str, Any]) -> ImageRecord:
+        self._get(caller, image_id)
         saved = modify(self.store, image_id, lambda r: None if r.deleting else r.touch(**changes))
         if saved is None:
             raise NotFound(f"no image with id '{image_id}'")
         return saved
 
-    def reprocess(self, image_id: str) -> ImageRecord:
+    def reprocess(self, caller: Caller, image_id: str) -> ImageRecord:
         """Have the upload handler render the variants again, with today's presets.
 
         The API never renders (it does not load Pillow): the record is marked
         stale, then the original is copied onto itself, which makes S3 send
         the handler an ObjectCreated:Copy event for it.
         """
-        record = self._get(image_id)
+        record = self._get(caller, image_id)
         if record.status == "rejected":
             raise Conflict(f"image '{image_id}' was rejected ({record.status_reason}); "
                            "there is no original to reprocess")
@@ -192,9 +204,7 @@ class ImageService(UseCases):
             raise Conflict(f"the original of image '{image_id}' has not been uploaded")
         return marked
 
-    def delete(self, image_id: str) -> None:
-        record = self.store.get(image_id) if keys.is_image_id(image_id) else None
-        if record is None:
-            raise NotFound(f"no image with id '{image_id}'")
-        purge(record, self.store, self.blobs, with_original=True)
+    def delete(self, caller: Caller, image_id: str) -> None:
+        """Remove the image; one half-deleted by an earlier failure is finished."""
+        purge(self._find(caller, image_id), self.store, self.blobs, with_original=True)
 

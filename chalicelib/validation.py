@@ -58,10 +58,10 @@ def _text(body: Mapping[str, Any], name: str, limit: int) -> str:
     return value
 
 
-def owner(value: Any, *, required: bool) -> str | None:
+def user_id(value: Any) -> str | None:
+    """The owner a request names, if any. Whether it is required, or allowed at
+    all, depends on who is calling: see auth.Caller."""
     if value in (None, ""):
-        if required:
-            raise Invalid("user_id is required")
         return None
     if not isinstance(value, str) or not keys.is_owner(value):
         raise Invalid("user_id must be 1-128 characters: letters, digits and . _ @ + = -")
@@ -85,7 +85,7 @@ def _metadata(body: Mapping[str, Any]) -> Metadata:
 
 @dataclass
 class Upload:
-    owner: str
+    user_id: str | None
     filename: str
     data: bytes
     format: formats.Format
@@ -115,6 +115,7 @@ def _image_bytes(data: bytes, settings: Settings) -> formats.Format:
 def upload_from_json(raw: bytes | None, settings: Settings) -> Upload:
     body = json_object(raw)
     _fields(body, _UPLOAD_FIELDS, required=("image_data",))
+    who, meta = user_id(body.get("user_id")), _metadata(body)  # cheap checks first
     encoded = body["image_data"].strip()
     if encoded.startswith("data:") and "," in encoded:  # a data: URL, as browsers produce
         encoded = encoded.split(",", 1)[1]
@@ -125,11 +126,8 @@ def upload_from_json(raw: bytes | None, settings: Settings) -> Upload:
     except (binascii.Error, ValueError):
         raise Invalid("image_data is not valid base64") from None
     found = _image_bytes(data, settings)
-    return Upload(
-        owner=owner(body.get("user_id"), required=True),
-        filename=keys.sanitize_filename(body.get("filename") or "", default=f"image.{found.ext}"),
-        data=data, format=found, meta=_metadata(body),
-    )
+    filename = keys.sanitize_filename(body.get("filename") or "", default=f"image.{found.ext}")
+    return Upload(user_id=who, filename=filename, data=data, format=found, meta=meta)
 
 
 _RAW_PARAMS = ("filename", "title", "description", "tags", "user_id")
@@ -140,19 +138,17 @@ def upload_from_raw(data: bytes, params: Mapping[str, str], tag_values: list[str
     unknown = sorted(set(params) - set(_RAW_PARAMS))
     if unknown:
         raise Invalid(f"unknown query parameter(s): {', '.join(unknown)}; allowed: {', '.join(_RAW_PARAMS)}")
-    found = _image_bytes(data or b"", settings)
     tags = [t for value in tag_values for t in value.split(",") if t.strip()]
-    return Upload(
-        owner=owner(params.get("user_id"), required=True),
-        filename=keys.sanitize_filename(params.get("filename") or "", default=f"image.{found.ext}"),
-        data=data, format=found,
-        meta=_metadata({"title": params.get("title"), "description": params.get("description"), "tags": tags}),
-    )
+    who = user_id(params.get("user_id"))
+    meta = _metadata({"title": params.get("title"), "description": params.get("description"), "tags": tags})
+    found = _image_bytes(data or b"", settings)
+    filename = keys.sanitize_filename(params.get("filename") or "", default=f"image.{found.ext}")
+    return Upload(user_id=who, filename=filename, data=data, format=found, meta=meta)
 
 
 @dataclass
 class PresignedUpload:
-    owner: str
+    user_id: str | None
     filename: str
     content_type: str
     size_bytes: int
@@ -179,7 +175,7 @@ def presigned_upload(raw: bytes | None, settings: Settings) -> PresignedUpload:
     if method not in ("POST", "PUT"):
         raise Invalid("method must be POST or PUT")
     return PresignedUpload(
-        owner=owner(body.get("user_id"), required=True),
+        user_id=user_id(body.get("user_id")),
         filename=keys.sanitize_filename(body["filename"], default=f"image.{formats.BY_MIME[content_type].ext}"),
         content_type=content_type, size_bytes=size, method=method, meta=_metadata(body),
     )
@@ -200,7 +196,7 @@ def update(raw: bytes | None) -> dict[str, Any]:
 
 @dataclass
 class ListQuery:
-    owner: str | None
+    user_id: str | None
     tag: str | None
     status: str | None
     limit: int
@@ -222,7 +218,7 @@ def list_query(params: Mapping[str, str]) -> ListQuery:
         raise Invalid(f"status must be one of: {', '.join(STATUSES)}")
     tag = params.get("tag")
     return ListQuery(
-        owner=owner(params.get("user_id"), required=False),
+        user_id=user_id(params.get("user_id")),
         tag=normalize_tags([tag])[0] if tag else None,
         status=status, limit=int(raw_limit), next_token=params.get("next_token") or None,
     )

@@ -13,12 +13,12 @@ import json
 import sys
 from pathlib import Path
 
-import boto3
 from botocore.exceptions import ClientError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from chalicelib import aws  # noqa: E402
 from chalicelib.store import INDEXES  # noqa: E402
 
 TTL_ATTRIBUTE = "expires_at"
@@ -102,7 +102,7 @@ def ensure_table(dynamodb, name: str) -> str:
 
 
 def bootstrap(env: dict[str, str], session=None) -> dict[str, str]:
-    session = session or boto3.session.Session()
+    session = session or aws.session()
     origins = [o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "*").split(",") if o.strip()]
     return {
         "bucket": ensure_bucket(session.client("s3"), env["IMAGES_BUCKET"], origins),

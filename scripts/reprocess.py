@@ -1,9 +1,9 @@
 """Regenerate the variants of every image, or of those matching a filter, after the presets changed.
 
-    python scripts/reprocess.py --stage dev                     # every ready or failed image
-    python scripts/reprocess.py --stage dev --owner alice --tag sunset
-    python scripts/reprocess.py --stage dev --image-id ID --image-id ID
-    python scripts/reprocess.py --stage dev --here              # render in this process
+    python -m scripts.reprocess --stage dev                     # every ready or failed image
+    python -m scripts.reprocess --stage dev --owner alice --tag sunset
+    python -m scripts.reprocess --stage dev --image-id ID --image-id ID
+    python -m scripts.reprocess --stage dev --here              # render in this process
 
 By default each image is handed to the upload handler, exactly as
 POST /images/{id}/reprocess does (the original is copied onto itself, and S3
@@ -25,11 +25,14 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from chalicelib.auth import Caller  # noqa: E402
 from chalicelib.errors import ImgstoreError  # noqa: E402
 from chalicelib.ingest import ImageProcessor  # noqa: E402
 from chalicelib.service import ImageService  # noqa: E402
 from scripts.bootstrap import stage_environment  # noqa: E402
 
+# It runs with the stage's AWS credentials, so it acts for every owner.
+OPERATOR = Caller(owner="operator", admin=True)
 DEFAULT_STATUSES = ("ready", "failed")  # rejected images have no original left; pending ones are on their way
 
 
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> collections.Counter:
                 if args.here:
                     outcome = processor.reprocess(image_id)
                 else:
-                    images.reprocess(image_id)
+                    images.reprocess(OPERATOR, image_id)
                     outcome = "requested"
             except ImgstoreError as exc:  # not found, rejected, original missing: say so, go on
                 tqdm.write(f"{image_id}: {exc}")

@@ -52,7 +52,7 @@ def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: in
     # Opening reads headers only; Pillow checks its limit after that too, but
     # check_pixels says which dimensions were too many.
     with limits.pillow_bomb_check(None), _untrusted(
-            settings, lambda e: f"the file starts like a {fmt.name} image but is not a readable one{_detail(e)}"):
+            settings, lambda e: f"not a readable {fmt.name} image: the file only starts like one{_detail(e)}"):
         image = Image.open(io.BytesIO(data), formats=[fmt.name])
     width, height = image.size
     limits.check_pixels(width, height, settings)
@@ -74,11 +74,14 @@ def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: in
 
 @contextlib.contextmanager
 def _untrusted(settings: Settings, reason: Callable[[Exception], str]) -> Iterator[None]:
-    """Any failure in here is the bytes' fault: a rejection saying `reason`."""
+    """Any failure in here is the bytes' fault (the same bytes fail the same way every
+    time): a rejection saying `reason`."""
     try:
         yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise Rejected(limits.bomb_reason(exc, settings)) from None
+    except MemoryError:
+        raise  # the function is too small for an image within the limits: retry, do not reject
     except Exception as exc:
         raise Rejected(reason(exc)) from None
 

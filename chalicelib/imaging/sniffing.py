@@ -76,8 +76,8 @@ def sniff(data: bytes) -> formats.Format:
     """The accepted format `data` starts like; Rejected naming what it is otherwise."""
     found = formats.sniff(data[:64])
     if found is None:
-        raise Rejected(f"the file is {_describe(data[:1024])}, not an image of an accepted format "
-                       f"({_accepted_names()})")
+        raise Rejected(f"the file is {_describe(data[:1024])}, not a supported image "
+                       f"(accepted: {_accepted_names()})")
     if not _available(found.name):
         raise Rejected(f"{found.name} images are not supported by this deployment "
                        f"(accepted: {_accepted_names()})")

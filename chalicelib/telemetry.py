@@ -1,0 +1,143 @@
+"""Telemetry: one structured JSON log line per request and per S3 event, and
+CloudWatch metrics in the embedded metric format (EMF).
+
+Both come from aws-lambda-powertools (Logger and Metrics), created on first
+use. The API's cold path imports only the Logger; Metrics is imported by the
+S3 event path. Log lines and EMF documents go to stdout, which Lambda ships to
+CloudWatch Logs; CloudWatch extracts the metrics, so no PutMetricData call
+(and no IAM permission) is involved.
+
+Metrics, namespace POWERTOOLS_METRICS_NAMESPACE (default "imgstore"), with a
+`service` dimension (POWERTOOLS_SERVICE_NAME, one per stage):
+    ImagesIngested, ImagesRejected, ImagesFailed   Count, one per upload event
+    ProcessingMs                                   Milliseconds per upload event
+    BytesStored                                    Bytes written (original + variants)
+"""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from typing import Any, Callable
+
+from . import keys
+
+NAMESPACE = "imgstore"
+SERVICE = "imgstore"
+_OUTCOME_METRICS = {"ready": "ImagesIngested", "rejected": "ImagesRejected"}
+
+
+class _CurrentStdout:
+    """Writes to whatever sys.stdout is at the time (pytest swaps it per test)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+@functools.lru_cache(maxsize=None)
+def logger():
+    from aws_lambda_powertools.logging import Logger
+
+    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE,
+                  stream=_CurrentStdout(), utc=True)
+
+
+@functools.lru_cache(maxsize=None)
+def metrics():
+    from aws_lambda_powertools.metrics import Metrics
+
+    return Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or NAMESPACE,
+                   service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE)
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
+
+
+def _request_id(event: Any) -> str | None:
+    return getattr(getattr(event, "lambda_context", None) or getattr(event, "context", None),
+                   "aws_request_id", None)
+
+
+# -- API ---------------------------------------------------------------------
+
+def _owner(request, body: Any) -> str | None:
+    """Who the request acted for: the authenticated principal, else the record's owner or user_id."""
+    authorizer = (request.context or {}).get("authorizer") or {}
+    owner = authorizer.get("owner") or (authorizer.get("claims") or {}).get("sub")
+    if not owner and isinstance(body, dict):
+        owner = body.get("owner") or (body.get("image") or {}).get("owner")
+    return owner or (request.query_params or {}).get("user_id")
+
+
+def log_request(request, get_response: Callable):
+    """HTTP middleware: one line per request, whatever its outcome."""
+    start = time.perf_counter()
+    response = get_response(request)
+    body = response.body if isinstance(response.body, dict) else None
+    context = request.context or {}
+    logger().info("request", extra={
+        "request_id": context.get("requestId"),
+        "function_request_id": _request_id(request),
+        "route": f"{request.method} {context.get('resourcePath') or request.path}",
+        "image_id": (request.uri_params or {}).get("image_id") or (body or {}).get("image_id"),
+        "owner": _owner(request, body),
+        "status": response.status_code,
+        "duration_ms": _ms_since(start),
+    })
+    return response
+
+
+# -- S3 events ---------------------------------------------------------------
+
+def log_s3_event(event, get_response: Callable):
+    """S3 middleware: one line per event, and the upload metrics, flushed per event.
+
+    The handler returns the use-case's outcome ("ready", "rejected", ...); an
+    exception is a failure, logged, counted and re-raised so Lambda retries.
+    """
+    start = time.perf_counter()
+    record = (event.to_dict().get("Records") or [{}])[0]
+    name = record.get("eventName", "")
+    parsed = keys.parse_upload_key(event.key)
+    line = {
+        "request_id": _request_id(event),
+        "event": name,
+        "bucket": event.bucket,
+        "key": event.key,
+        "image_id": parsed.image_id if parsed and parsed.image_id
+        else keys.image_id_for_object(event.bucket, event.key),
+        "owner": parsed.owner if parsed else None,
+    }
+    creating = name.startswith("ObjectCreated")
+    try:
+        outcome = get_response(event)
+    except Exception:
+        logger().exception("s3 event", extra={**line, "status": "error", "duration_ms": _ms_since(start)})
+        if creating:
+            metrics().add_metric(name="ImagesFailed", unit="Count", value=1)
+            _flush()
+        raise
+    duration = _ms_since(start)
+    logger().info("s3 event", extra={**line, "status": outcome, "duration_ms": duration})
+    if creating and outcome in _OUTCOME_METRICS:
+        metrics().add_metric(name=_OUTCOME_METRICS[outcome], unit="Count", value=1)
+        metrics().add_metric(name="ProcessingMs", unit="Milliseconds", value=duration)
+    _flush()
+    return outcome
+
+
+def stored(nbytes: int) -> None:
+    """Count bytes written to the bucket; flushed with the event's other metrics."""
+    if nbytes > 0:
+        metrics().add_metric(name="BytesStored", unit="Bytes", value=nbytes)
+
+
+def _flush() -> None:
+    # Only when something was recorded: powertools warns about empty flushes.
+    if metrics().metric_set:
+        metrics().flush_metrics()

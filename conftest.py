@@ -1,0 +1,6 @@
+"""Top-level pytest set-up (pytest accepts `pytest_plugins` only here)."""
+pytest_plugins = ["tests.iam_recorder"]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: builds or downloads; left out by `make test-fast`")

@@ -1,0 +1,263 @@
+"""Deploy and remove a stage's AWS resources around `chalice deploy`.
+
+    python scripts/deploy.py resources --stage prod [--auth-mode token] [--origins https://a.example,...]
+    python scripts/deploy.py gateway --stage prod
+    python scripts/deploy.py destroy --stage prod [--yes]
+
+`make deploy` runs: resources (the CloudFormation stack infra/resources.yaml,
+its outputs written into the stage's environment variables in
+.chalice/config.json, the IAM policies rewritten for them), `chalice deploy`,
+then gateway (the JSON and CORS shape of errors API Gateway answers itself).
+`make destroy` runs `chalice delete`, then destroy (empty the bucket, delete
+the stack and the functions' log groups). Credentials and region come from the
+usual AWS environment (AWS_PROFILE, AWS_REGION, ...).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts import policies  # noqa: E402
+
+TEMPLATE = ROOT / "infra" / "resources.yaml"
+CONFIG = ROOT / ".chalice" / "config.json"
+AUTH_VARIABLES = {"token": "AUTH_TOKEN_SECRET_ARN", "cognito": "USER_POOL_ARN"}
+# Errors API Gateway answers without calling the app: a missing token (401),
+# a denied or unknown route (403), throttling, payload limits, timeouts.
+GATEWAY_RESPONSES = ("UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX")
+
+
+def stack_name(stage: str) -> str:
+    return f"imgstore-{stage}-resources"
+
+
+def _session():
+    import boto3
+
+    return boto3.session.Session()
+
+
+def _stage_config(config: dict, stage: str) -> dict:
+    if stage not in config.get("stages", {}):
+        raise SystemExit(f"no stage '{stage}' in .chalice/config.json")
+    return config["stages"][stage]
+
+
+# -- resources ---------------------------------------------------------------------
+
+def deploy_stack(cloudformation, stage: str, parameters: dict[str, str]) -> dict[str, str]:
+    """Create or update the stage's stack, wait for it, and return its outputs."""
+    from botocore.exceptions import ClientError
+
+    name = stack_name(stage)
+    request = dict(StackName=name, TemplateBody=TEMPLATE.read_text(),
+                   Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+                   Tags=[{"Key": "app", "Value": "imgstore"}, {"Key": "stage", "Value": stage}])
+    try:
+        status = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+    except ClientError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        status = None
+    if status == "ROLLBACK_COMPLETE":
+        raise SystemExit(f"stack {name} failed to create earlier; delete it (make destroy) and retry")
+    if status is None:
+        print(f"creating stack {name} ...")
+        cloudformation.create_stack(**request)
+        cloudformation.get_waiter("stack_create_complete").wait(StackName=name)
+    else:
+        try:
+            print(f"updating stack {name} ...")
+            cloudformation.update_stack(**request)
+            cloudformation.get_waiter("stack_update_complete").wait(StackName=name)
+        except ClientError as exc:
+            if "No updates are to be performed" not in str(exc):
+                raise
+            print("stack unchanged")
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def stage_variables(outputs: dict[str, str], auth_mode: str, origins: str) -> dict[str, str | None]:
+    """The stage's environment variables the stack decides; None removes one."""
+    variables: dict[str, str | None] = {
+        "IMAGES_BUCKET": outputs["BucketName"],
+        "IMAGES_TABLE": outputs["TableName"],
+        "AUTH_MODE": auth_mode,
+        "CORS_ALLOW_ORIGINS": origins,
+    }
+    for mode, name in AUTH_VARIABLES.items():
+        variables[name] = None
+    if auth_mode == "token":
+        variables["AUTH_TOKEN_SECRET_ARN"] = outputs["TokenSecretArn"]
+    if auth_mode == "cognito":
+        variables["USER_POOL_ARN"] = outputs["UserPoolArn"]
+    return variables
+
+
+def write_stage_variables(stage: str, variables: dict[str, str | None], path: Path = CONFIG) -> None:
+    config = json.loads(path.read_text())
+    env = _stage_config(config, stage).setdefault("environment_variables", {})
+    for name, value in variables.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    path.write_text(json.dumps(config, indent=2) + "\n")
+
+
+def resources(stage: str, auth_mode: str | None, origins: str | None, session=None, path: Path = CONFIG) -> dict:
+    """The stack, then the config and policies that follow from its outputs."""
+    env = _stage_config(json.loads(path.read_text()), stage).get("environment_variables", {})
+    auth_mode = auth_mode or env.get("AUTH_MODE") or "token"
+    origins = ",".join(o.strip() for o in (origins or env.get("CORS_ALLOW_ORIGINS") or "").split(",") if o.strip())
+    if not origins:
+        raise SystemExit("set the browser origins: make deploy CORS_ALLOW_ORIGINS=https://app.example (or *)")
+    session = session or _session()
+    outputs = deploy_stack(session.client("cloudformation"), stage,
+                           {"Stage": stage, "CorsAllowOrigins": origins, "AuthMode": auth_mode})
+    variables = stage_variables(outputs, auth_mode, origins)
+    write_stage_variables(stage, variables, path)
+    if path == CONFIG:
+        for policy_path, text in policies.render(stage).items():
+            policy_path.write_text(text)
+    return variables
+
+
+# -- gateway responses -----------------------------------------------------------
+
+def gateway_response(origins: str) -> dict:
+    """Gateway errors as imgstore's JSON `{"error": ...}`, with CORS headers.
+
+    A gateway response cannot choose among several origins, so with more than
+    one it echoes the request's Origin: these bodies carry no data, and no
+    credentials mode is used (tokens travel in a header, never in cookies).
+    """
+    listed = [o.strip() for o in origins.split(",") if o.strip()]
+    origin = f"'{listed[0]}'" if len(listed) == 1 else "method.request.header.origin"
+    return {
+        "responseParameters": {
+            "gatewayresponse.header.Access-Control-Allow-Origin": origin,
+            "gatewayresponse.header.Vary": "'Origin'",
+        },
+        "responseTemplates": {"application/json": '{"error": $context.error.messageString}'},
+    }
+
+
+def rest_api_id(stage: str, project: Path = ROOT) -> str:
+    deployed = project / ".chalice" / "deployed" / f"{stage}.json"
+    if not deployed.exists():
+        raise SystemExit(f"{deployed} is missing: run chalice deploy --stage {stage} first")
+    for resource in json.loads(deployed.read_text())["resources"]:
+        if resource.get("resource_type") == "rest_api":
+            return resource["rest_api_id"]
+    raise SystemExit(f"no REST API in {deployed}")
+
+
+def gateway(stage: str, session=None, project: Path = ROOT) -> str:
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    settings = _stage_config(config, stage)
+    origins = settings.get("environment_variables", {}).get("CORS_ALLOW_ORIGINS", "*")
+    api_stage = settings.get("api_gateway_stage") or config.get("api_gateway_stage") or "api"
+    api = (session or _session()).client("apigateway")
+    api_id = rest_api_id(stage, project)
+    shape = gateway_response(origins)
+    for kind in GATEWAY_RESPONSES:
+        api.put_gateway_response(restApiId=api_id, responseType=kind, **shape)
+    api.create_deployment(restApiId=api_id, stageName=api_stage, description="imgstore gateway responses")
+    return api_id
+
+
+# -- destroy ---------------------------------------------------------------------
+
+def _empty_bucket(s3, bucket: str) -> int:
+    from botocore.exceptions import ClientError
+
+    removed = 0
+    try:
+        pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
+        for page in pages:
+            doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                      for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            for start in range(0, len(doomed), 1000):
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start:start + 1000], "Quiet": True})
+            removed += len(doomed)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchBucket":
+            raise
+    return removed
+
+
+def destroy(stage: str, session=None) -> None:
+    """Empty the bucket, delete the stack (bucket, table, secret or user pool)
+    and the functions' log groups. Run after `chalice delete`."""
+    from botocore.exceptions import ClientError
+
+    session = session or _session()
+    cloudformation = session.client("cloudformation")
+    name = stack_name(stage)
+    try:
+        stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    except ClientError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        stack = None
+    if stack is not None:
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        if "BucketName" in outputs:
+            print(f"emptying s3://{outputs['BucketName']}: {_empty_bucket(session.client('s3'), outputs['BucketName'])} objects")
+        if "TokenSecretArn" in outputs:
+            # Otherwise the name stays reserved for 30 days and a redeploy fails.
+            session.client("secretsmanager").delete_secret(SecretId=outputs["TokenSecretArn"],
+                                                           ForceDeleteWithoutRecovery=True)
+        print(f"deleting stack {name} ...")
+        cloudformation.delete_stack(StackName=name)
+        cloudformation.get_waiter("stack_delete_complete").wait(StackName=name)
+    logs = session.client("logs")
+    for function in policies.FUNCTIONS:
+        group = f"/aws/lambda/{policies.function_name(stage, function)}"
+        try:
+            logs.delete_log_group(logGroupName=group)
+            print(f"deleted log group {group}")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+
+
+def confirm(stage: str, answer: str | None) -> None:
+    if answer is None:
+        answer = input(f"This deletes every image, record and user of stage '{stage}'. Type the stage name: ")
+    if answer.strip() != stage:
+        raise SystemExit("not confirmed; nothing deleted")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("resources", "gateway", "confirm", "destroy"):
+        command = commands.add_parser(name)
+        command.add_argument("--stage", required=True)
+        if name == "resources":
+            command.add_argument("--auth-mode", choices=("none", "token", "cognito"))
+            command.add_argument("--origins", help="comma-separated browser origins, or *")
+        if name == "confirm":
+            command.add_argument("--answer", help="the stage name, instead of asking")
+    args = parser.parse_args(argv)
+    if args.command == "resources":
+        variables = resources(args.stage, args.auth_mode, args.origins)
+        print(json.dumps({k: v for k, v in variables.items() if v is not None}, indent=2))
+    elif args.command == "gateway":
+        print(f"gateway responses set on REST API {gateway(args.stage)}")
+    elif args.command == "confirm":
+        confirm(args.stage, args.answer)
+    else:
+        destroy(args.stage)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""AUTH_MODE=token under a real `chalice local` over HTTP: the built-in
+authorizer runs there too, which makes token mode the one the local stack
+can demonstrate."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.apps import bearer
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "local-token-secret-" + "q" * 24
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def local_api(tmp_path_factory):
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("chalice-local") / "server.log").open("w+")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH_", "AWS_ENDPOINT"))}
+    env.update(AUTH_MODE="token", AUTH_TOKEN_SECRET=SECRET, AWS_DEFAULT_REGION="us-east-1",
+               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    server = subprocess.Popen([str(Path(sys.executable).parent / "chalice"), "local", "--no-autoreload",
+                               "--host", "127.0.0.1", "--port", str(port), "--stage", "dev"],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=1)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if server.poll() is not None:
+                    log.seek(0)
+                    pytest.fail(log.read())
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def call(url: str, method: str = "GET", headers: dict | None = None) -> tuple[int, dict, dict]:
+    request = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            body = response.read()
+            return response.status, dict(response.headers), json.loads(body) if body else {}
+    except urllib.error.HTTPError as error:
+        body = error.read()
+        return error.code, dict(error.headers), json.loads(body) if body else {}
+
+
+def test_no_token_is_401_json(local_api):
+    status, _, body = call(f"{local_api}/images")
+    assert status == 401 and body == {"message": "Unauthorized"}
+
+
+def test_forged_and_expired_tokens_are_401_with_the_reason(local_api):
+    forged = bearer("alice", secret="not-the-secret-" + "z" * 24)
+    status, headers, body = call(f"{local_api}/images/{'a' * 32}", headers={**forged, "Origin": "https://x.example"})
+    assert status == 401 and body == {"error": "the token is not valid"}
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    expired = bearer("alice", secret=SECRET, ttl=5, now=time.time() - 10)
+    assert call(f"{local_api}/images", headers=expired)[2] == {"error": "the token has expired"}
+
+
+def test_a_valid_token_reaches_the_app(local_api):
+    status, _, body = call(f"{local_api}/images/not-an-id", headers=bearer("alice", secret=SECRET))
+    assert status == 404 and body == {"error": "no image with id 'not-an-id'"}
+
+
+def test_preflights_need_no_token(local_api):
+    status, headers, _ = call(f"{local_api}/images", "OPTIONS",
+                              {"Origin": "https://x.example", "Access-Control-Request-Method": "DELETE"})
+    assert status == 403  # DELETE is not served on /images
+    status, headers, _ = call(f"{local_api}/images/{'a' * 32}", "OPTIONS",
+                              {"Origin": "https://x.example", "Access-Control-Request-Method": "DELETE"})
+    assert status == 204 and "DELETE" in headers["Access-Control-Allow-Methods"]

@@ -1,0 +1,204 @@
+"""make deploy / make destroy and their scripts, as far as they run without an
+AWS account: moto stands in for CloudFormation (which it implements only in
+part: the table and bucket, not their CORS, lifecycle, TTL, secret or user
+pool), API Gateway and S3; the Makefile recipes are dry-run and shellchecked.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scripts import deploy
+from scripts import token as token_script
+from chalicelib import auth
+
+ROOT = Path(__file__).resolve().parent.parent
+SHELLCHECK = str(Path(sys.executable).parent / "shellcheck")
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    (tmp_path / ".chalice").mkdir()
+    shutil.copy(ROOT / ".chalice" / "config.json", tmp_path / ".chalice" / "config.json")
+    return tmp_path
+
+
+def stage_env(project: Path, stage: str) -> dict:
+    return json.loads((project / ".chalice" / "config.json").read_text())["stages"][stage]["environment_variables"]
+
+
+def test_stack_outputs_become_the_stages_variables(project):
+    config = project / ".chalice" / "config.json"
+    outputs = {"BucketName": "b-123", "TableName": "t", "UserPoolArn": "arn:pool", "TokenSecretArn": "arn:secret"}
+    deploy.write_stage_variables("prod", deploy.stage_variables(outputs, "cognito", "https://a.example"), config)
+    env = stage_env(project, "prod")
+    assert env["IMAGES_BUCKET"] == "b-123" and env["IMAGES_TABLE"] == "t"
+    assert env["AUTH_MODE"] == "cognito" and env["USER_POOL_ARN"] == "arn:pool"
+    assert "AUTH_TOKEN_SECRET_ARN" not in env  # the other mode's variable is dropped
+    assert env["POWERTOOLS_SERVICE_NAME"] == "imgstore-prod"  # others are kept
+    assert stage_env(project, "dev") == stage_env(ROOT, "dev")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # moto: "AWS::S3::BucketPolicy not supported"
+def test_resources_then_destroy_round_trip_in_moto(aws, project):
+    import boto3
+
+    config = project / ".chalice" / "config.json"
+    variables = deploy.resources("prod", "none", "https://a.example, https://b.example", path=config)
+    env = stage_env(project, "prod")
+    assert env["IMAGES_BUCKET"] == "imgstore-prod-images-123456789012-us-east-1" == variables["IMAGES_BUCKET"]
+    assert env["IMAGES_TABLE"] == "imgstore-prod-images" and env["AUTH_MODE"] == "none"
+    assert env["CORS_ALLOW_ORIGINS"] == "https://a.example,https://b.example"
+    assert "AUTH_TOKEN_SECRET_ARN" not in env
+
+    s3, ddb = boto3.client("s3"), boto3.client("dynamodb")
+    table = ddb.describe_table(TableName="imgstore-prod-images")["Table"]
+    assert sorted(i["IndexName"] for i in table["GlobalSecondaryIndexes"]) == ["gsi1", "gsi2", "gsi3", "gsi4"]
+    for n in range(3):
+        s3.put_object(Bucket=env["IMAGES_BUCKET"], Key=f"uploads/a/{n}.jpg", Body=b"x")
+    assert deploy.resources("prod", None, None, path=config)["AUTH_MODE"] == "none"  # an update changes nothing
+
+    boto3.client("logs").create_log_group(logGroupName="/aws/lambda/imgstore-prod-on_upload")
+    deploy.destroy("prod")
+    names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert env["IMAGES_BUCKET"] not in names
+    assert "imgstore-prod-images" not in ddb.list_tables()["TableNames"]
+    assert boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/imgstore-prod")["logGroups"] == []
+    deploy.destroy("prod")  # nothing left: still fine
+
+
+def test_resources_needs_origins(project):
+    config = project / ".chalice" / "config.json"
+    data = json.loads(config.read_text())
+    del data["stages"]["prod"]["environment_variables"]["CORS_ALLOW_ORIGINS"]
+    config.write_text(json.dumps(data))
+    with pytest.raises(SystemExit, match="CORS_ALLOW_ORIGINS"):
+        deploy.resources("prod", None, None, path=config)
+
+
+@pytest.mark.parametrize("origins, header", [
+    ("https://a.example", "'https://a.example'"),
+    ("*", "'*'"),
+    ("https://a.example,https://b.example", "method.request.header.origin"),
+])
+def test_gateway_errors_get_json_bodies_and_cors(origins, header):
+    shape = deploy.gateway_response(origins)
+    assert shape["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == header
+    template = shape["responseTemplates"]["application/json"]
+    assert template == '{"error": $context.error.messageString}'
+    # messageString is already a quoted JSON string: the body parses once filled in.
+    assert json.loads(template.replace("$context.error.messageString", '"Unauthorized"')) == {"error": "Unauthorized"}
+
+
+def test_gateway_sets_every_response_and_redeploys(aws, project):
+    import boto3
+
+    api = boto3.client("apigateway")
+    api_id = api.create_rest_api(name="imgstore")["id"]
+    root = api.get_resources(restApiId=api_id)["items"][0]["id"]
+    api.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    api.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    deployed = project / ".chalice" / "deployed"
+    deployed.mkdir()
+    (deployed / "prod.json").write_text(json.dumps({"resources": [
+        {"name": "api_handler", "resource_type": "lambda_function"},
+        {"name": "rest_api", "resource_type": "rest_api", "rest_api_id": api_id}]}))
+    assert deploy.gateway("prod", project=project) == api_id
+    for kind in deploy.GATEWAY_RESPONSES:
+        response = api.get_gateway_response(restApiId=api_id, responseType=kind)
+        assert response["responseTemplates"]["application/json"].startswith('{"error"')
+        assert response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == \
+            "'https://example.com'"
+    assert [d["description"] for d in api.get_deployments(restApiId=api_id)["items"]] == [
+        "imgstore gateway responses"]
+
+
+def test_gateway_needs_a_chalice_deployment(project):
+    with pytest.raises(SystemExit, match="run chalice deploy"):
+        deploy.gateway("prod", project=project)
+
+
+def test_destroy_asks_for_the_stage_name():
+    with pytest.raises(SystemExit, match="not confirmed"):
+        deploy.confirm("prod", "yes")
+    deploy.confirm("prod", "prod")
+
+
+def _make(*args: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    out = subprocess.run(["make", "-n", "-C", str(ROOT), *args], capture_output=True, text=True, check=True, env=env)
+    return [line for line in out.stdout.splitlines() if "scripts/" in line or "chalice " in line]
+
+
+def _shellcheck(commands: list[str]) -> None:
+    script = "#!/usr/bin/env bash\nset -euo pipefail\n" + "\n".join(commands) + "\n"
+    result = subprocess.run([SHELLCHECK, "-s", "bash", "-"], input=script, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_make_deploy_runs_the_stack_then_chalice_then_the_gateway():
+    commands = _make("deploy", "STAGE=prod", "AUTH_MODE=cognito", "CORS_ALLOW_ORIGINS=https://a.example,https://b.example")
+    assert [c.split(".venv/bin/")[1].split(" --stage")[0] for c in commands] == [
+        "python scripts/deploy.py resources", "chalice deploy", "python scripts/deploy.py gateway"]
+    assert "--auth-mode 'cognito' --origins 'https://a.example,https://b.example'" in commands[0]
+    assert all("--stage prod" in c for c in commands)
+    _shellcheck(commands)
+
+
+def test_make_destroy_confirms_then_deletes_the_app_before_its_resources():
+    commands = _make("destroy", "STAGE=prod", "CONFIRM=prod")
+    assert "deploy.py confirm --stage prod --answer 'prod'" in commands[0]
+    assert "chalice delete --stage prod" in commands[1] and commands[1].startswith("if [ -f .chalice/deployed/prod.json ]")
+    assert "deploy.py destroy --stage prod" in commands[2]
+    _shellcheck(commands)
+
+
+def test_shellcheck_finds_real_problems():
+    with pytest.raises(AssertionError):
+        _shellcheck(["rm -rf $DIR/*"])
+
+
+# -- scripts/token.py ---------------------------------------------------------------
+
+@pytest.mark.parametrize("text, seconds", [("90", 90), ("45m", 2700), ("12h", 43200), ("7d", 604800), ("2w", 1209600)])
+def test_token_lifetimes(text, seconds):
+    assert token_script.ttl_seconds(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["0", "7y", "-1d", "", "d"])
+def test_bad_token_lifetimes(text):
+    with pytest.raises(Exception, match="not a lifetime"):
+        token_script.ttl_seconds(text)
+
+
+def test_token_script_issues_tokens_the_authorizer_accepts():
+    secret = "cli-secret-" + "x" * 32
+    env = {**os.environ, "AUTH_TOKEN_SECRET": secret}
+    run = [sys.executable, str(ROOT / "scripts" / "token.py")]
+    created = subprocess.run(run + ["create", "alice", "--admin", "--ttl", "7d"], env=env,
+                             capture_output=True, text=True, check=True).stdout.strip()
+    claims = auth.verify_token(f"Bearer {created}", secret)
+    assert claims["sub"] == "alice" and claims["adm"] is True and claims["exp"] - claims["iat"] == 7 * 86400
+    shown = subprocess.run(run + ["verify", created], env=env, capture_output=True, text=True, check=True)
+    assert json.loads(shown.stdout)["sub"] == "alice"
+    refused = subprocess.run(run + ["create", "../etc"], env=env, capture_output=True, text=True)
+    assert refused.returncode == 1 and "user name" in refused.stderr
+    missing = subprocess.run(run + ["create", "alice"], env={k: v for k, v in env.items() if k != "AUTH_TOKEN_SECRET"},
+                             capture_output=True, text=True)
+    assert missing.returncode == 1 and "AUTH_TOKEN_SECRET" in missing.stderr
+
+
+def test_token_script_reads_a_deployed_stages_secret_from_secrets_manager(aws, monkeypatch):
+    import boto3
+
+    arn = boto3.client("secretsmanager").create_secret(Name="imgstore-prod-auth-token", SecretString="z" * 40)["ARN"]
+    monkeypatch.setattr(token_script, "stage_environment", lambda stage: {"AUTH_TOKEN_SECRET_ARN": arn})
+    monkeypatch.delenv("AUTH_TOKEN_SECRET", raising=False)
+    auth.reset()
+    assert token_script.secret_for("prod") == "z" * 40

@@ -1,0 +1,36 @@
+"""Pagination tokens are opaque, round-trip, and refuse tampering or reuse elsewhere."""
+import pytest
+
+from chalicelib import pagination
+from chalicelib.errors import Invalid
+
+KEY = {"pk": "IMG#abc", "sk": "IMAGE", "gsk": "2026-01-01T00:00:00.000Z#abc", "g2pk": "O#alice"}
+
+
+def test_round_trip():
+    token = pagination.encode(KEY, "gsi2:O#alice", "secret")
+    assert "alice" not in token  # opaque, not readable JSON
+    assert pagination.decode(token, "gsi2:O#alice", "secret") == KEY
+
+
+def test_tampered_token_is_refused():
+    token = pagination.encode(KEY, "gsi2:O#alice", "secret")
+    body, mac = token.split(".")
+    forged = pagination.encode({**KEY, "g2pk": "O#bob"}, "gsi2:O#alice", "guess").split(".")[0]
+    for bad in (forged + "." + mac, body + "." + mac[:-2] + "AA", body[:-1] + "." + mac):
+        with pytest.raises(Invalid):
+            pagination.decode(bad, "gsi2:O#alice", "secret")
+
+
+def test_token_from_another_list_or_secret_is_refused():
+    token = pagination.encode(KEY, "gsi2:O#alice", "secret")
+    with pytest.raises(Invalid, match="not valid for this list"):
+        pagination.decode(token, "gsi2:O#bob", "secret")
+    with pytest.raises(Invalid):
+        pagination.decode(token, "gsi2:O#alice", "another secret")
+
+
+@pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "!!!.???", "e30.e30"])
+def test_garbage_is_refused(garbage):
+    with pytest.raises(Invalid):
+        pagination.decode(garbage, "gsi1:IMG", "secret")
