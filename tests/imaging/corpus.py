@@ -129,6 +129,40 @@ def cmyk_jpeg() -> bytes:
     return save(Image.new("CMYK", (120, 80), (0, 255, 255, 0)), "JPEG", quality=95)  # pure red ink
 
 
+def cmyk_profile(corner_lab) -> bytes:
+    """A minimal ICC v2 CMYK printer profile: its A2B0 table maps each of the 16
+    ink corners (c, m, y, k each 0 or 1) to the Lab colour `corner_lab` gives."""
+    ramp = bytes(range(256))
+    clut = b"".join(bytes([round(L * 255 / 100), round(a + 128), round(b + 128)])
+                    for c in (0, 1) for m in (0, 1) for y in (0, 1) for k in (0, 1)
+                    for L, a, b in [corner_lab(c, m, y, k)])
+    identity = struct.pack(">9i", 65536, 0, 0, 0, 65536, 0, 0, 0, 65536)
+    a2b0 = b"mft1" + b"\0" * 4 + bytes([4, 3, 2, 0]) + identity + ramp * 4 + clut + ramp * 3
+    d50 = struct.pack(">3i", 63190, 65536, 54061)
+    text = b"imgstore test CMYK\0"
+    desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(text)) + text + b"\0" * 78
+    tags = [(b"A2B0", a2b0), (b"wtpt", b"XYZ " + b"\0" * 4 + d50), (b"desc", desc)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for signature, data in tags:
+        data += b"\0" * (-len(data) % 4)
+        table += signature + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    header = (struct.pack(">I", offset + len(body)) + b"\0" * 4 + struct.pack(">I", 0x02100000)
+              + b"prtrCMYKLab " + b"\0" * 12 + b"acsp" + b"\0" * 28 + d50 + b"\0" * 48)
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+def cmyk_profiled_jpeg() -> bytes:
+    """Red ink (M+Y) whose profile says it prints green: only honouring the profile gives green."""
+    def lab(c, m, y, k):
+        if (c, m, y, k) == (0, 1, 1, 0):
+            return 46.2, -51.7, 49.9  # sRGB (0, 128, 0)
+        return (100, 0, 0) if not (c or m or y or k) else (0, 0, 0)
+    image = Image.new("CMYK", (120, 80), (0, 255, 255, 0))
+    return save(image, "JPEG", quality=95, icc_profile=cmyk_profile(lab))
+
+
 def gray16_png() -> bytes:
     return save(Image.new("I;16", (120, 80), 40000), "PNG")  # 40000/65535 of white: about 156
 
@@ -206,6 +240,7 @@ def cases() -> tuple[Case, ...]:
         Case("palette-transparent.png", palette_png(), True, size=(150, 90), facts={"has_alpha": True}),
         Case("gray-alpha.png", la_png(), True, size=(120, 80), facts={"has_alpha": True}),
         Case("cmyk.jpg", cmyk_jpeg(), True, size=(120, 80), dominant=(255, 0, 0)),
+        Case("cmyk-profiled.jpg", cmyk_profiled_jpeg(), True, size=(120, 80), dominant=(0, 128, 0)),
         Case("gray16.png", gray16_png(), True, size=(120, 80)),
         Case("gray.jpg", save(photo.convert("L"), "JPEG"), True, size=(120, 80)),
         Case("bilevel.png", bilevel_png(), True, size=(120, 80)),

@@ -96,6 +96,12 @@ def test_cmyk_colours_come_out_right(settings):
     assert close(large.getpixel((10, 10)), (255, 0, 0), tolerance=20)
 
 
+def test_cmyk_goes_to_srgb_through_its_own_icc_profile(settings):
+    large = opened(imaging.process(corpus.cmyk_profiled_jpeg(), settings).variants[0].data)
+    assert large.mode == "RGB" and "icc_profile" not in large.info  # plain sRGB now
+    assert close(large.getpixel((10, 10)), (0, 128, 0), tolerance=20)
+
+
 def test_16_bit_grey_is_scaled_not_clipped(settings):
     large = opened(imaging.process(corpus.gray16_png(), settings).variants[0].data)
     assert abs(large.convert("L").getpixel((10, 10)) - 40000 / 257) <= 3

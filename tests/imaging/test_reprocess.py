@@ -134,3 +134,21 @@ def test_the_presets_fingerprint_follows_what_the_presets_make():
     default = config.load(env).presets_fingerprint
     assert config.load({**env, "MAX_PIXELS": "1000"}).presets_fingerprint == default
     assert config.load({**env, "VARIANT_PRESETS": NEW_PRESETS}).presets_fingerprint != default
+
+
+def test_with_auth_on_only_the_owner_or_an_admin_may_reprocess(aws, s3, monkeypatch, tmp_path):
+    from chalicelib import auth
+    from tests.apps import TOKEN_SECRET, bearer, client, json_upload, load_app, with_headers
+
+    monkeypatch.setenv("AUTH_TOKEN_SECRET", TOKEN_SECRET)
+    auth.reset()
+    with client(load_app(monkeypatch, "token"), tmp_path, AUTH_TOKEN_SECRET=TOKEN_SECRET) as api:
+        created = api.http.post("/images", **with_headers(json_upload(corpus.camera_jpeg()), bearer("alice")))
+        image = created.json_body
+        deliver(api, image["original_key"])
+        path = f"/images/{image['image_id']}/reprocess"
+        assert api.http.post(path).status_code == 401
+        assert api.http.post(path, headers=bearer("bob")).status_code == 404  # as if it did not exist
+        assert api.http.post(path, headers=bearer("alice")).status_code == 202
+        assert api.http.post(path, headers=bearer("root", admin=True)).status_code == 202
+    auth.reset()
