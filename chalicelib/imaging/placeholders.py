@@ -11,7 +11,7 @@ from PIL import Image
 from . import colour, sizing
 
 _COLOUR_SAMPLE = 64
-_BLURHASH_SAMPLE = 24  # plenty for 4x3 components; the encoder is pure Python
+_BLURHASH_SAMPLE = 16  # plenty for 4x3 components; the encoder is pure Python
 
 
 def dominant_color(image: Image.Image) -> str | None:
