@@ -192,10 +192,19 @@ def _measure(pipeline: str, path: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _on_white(image):
+    """As a page shows it: the colour of a fully transparent pixel does not count."""
+    from PIL import Image
+
+    image = image.convert("RGBA")
+    white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, image).convert("RGB")
+
+
 def _psnr(a: bytes, b: bytes) -> float:
     from PIL import Image, ImageChops, ImageStat
 
-    x, y = (Image.open(io.BytesIO(d)).convert("RGB") for d in (a, b))
+    x, y = (_on_white(Image.open(io.BytesIO(d))) for d in (a, b))
     if x.size != y.size:
         return float("nan")
     mse = sum(ImageStat.Stat(ImageChops.difference(x, y)).sum2) / (3 * x.width * x.height)
