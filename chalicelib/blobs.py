@@ -38,13 +38,18 @@ class BlobStore:
 
     def head(self, key: str) -> ObjectInfo | None:
         """What the object is now, or None when there is no such object."""
+        reply = self._head(key)
+        if reply is None:
+            return None
+        return ObjectInfo(reply["ContentLength"], reply["ETag"].strip('"'), reply.get("ContentType"))
+
+    def _head(self, key: str) -> dict | None:
         try:
-            reply = self._s3.head_object(Bucket=self.bucket, Key=key)
+            return self._s3.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response["Error"]["Code"] in _MISSING:
                 return None
             raise
-        return ObjectInfo(reply["ContentLength"], reply["ETag"].strip('"'), reply.get("ContentType"))
 
     def get(self, key: str, etag: str | None = None) -> bytes | None:
         """The object's bytes (the version with `etag`, when given), or None when gone."""
@@ -68,12 +73,9 @@ class BlobStore:
         S3 refuses a copy onto itself that changes nothing, so the metadata is
         replaced by the same metadata plus the time of this request.
         """
-        try:
-            head = self._s3.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in _MISSING:
-                return False
-            raise
+        head = self._head(key)
+        if head is None:
+            return False
         kept = {name: head[name] for name in _KEPT_HEADERS if head.get(name)}
         metadata = {**head.get("Metadata", {}), "imgstore-copied-at": str(time.time())}
         try:

@@ -2,9 +2,10 @@
 
 Each step answers a measured cost (see bench/imaging.py and the README):
 - the decoder already reduced a JPEG (draft); nothing is decoded twice;
-- every variant is resized from the previous, larger one, to a size computed
-  from the original dimensions, with LANCZOS and a reducing_gap;
-- the first resize goes in bands, so no full-size intermediate exists;
+- the largest variant comes from the decoded image with BICUBIC, in bands,
+  so no full-size intermediate exists; each smaller one from the previous
+  variant (a 2x2 average for a halving, LANCZOS otherwise), every size
+  computed from the original dimensions;
 - orientation and colour conversion happen on the first, already small variant;
 - alpha is flattened onto white only for JPEG.
 Variants carry no EXIF, XMP or comments; an ICC profile that fits is kept.
@@ -48,9 +49,8 @@ class Rendered:
 
 
 def render(decoded: Decoded, presets: tuple[Preset, ...], turn: int) -> Rendered:
-    source = colour.for_resampling(decoded.image)
-    source.info = {}  # nothing of the original (EXIF, XMP, comments) may reach an encoder
-    decoded.image = None  # the largest thing in memory: gone as soon as the first variant exists
+    """The variants, largest first. Takes `decoded.image`: the largest thing in
+    memory goes as soon as the first variant exists."""
     shown = orientation.displayed_size(decoded.width, decoded.height, turn)
     current: Image.Image | None = None
     icc, has_alpha = None, False
@@ -59,8 +59,7 @@ def render(decoded: Decoded, presets: tuple[Preset, ...], turn: int) -> Rendered
         target = sizing.fit(*shown, preset.box)
         if current is None:
             stored = orientation.displayed_size(*target, turn)  # the same turn undoes itself
-            current = orientation.upright(_first_step(source, stored), turn)
-            source = None
+            current = orientation.upright(_first_step(decoded, stored), turn)
             current, icc = colour.for_display(current, decoded.icc_profile)
             has_alpha = colour.alpha_in_use(current)
             if not has_alpha and current.mode in ("RGBA", "LA"):
@@ -72,13 +71,17 @@ def render(decoded: Decoded, presets: tuple[Preset, ...], turn: int) -> Rendered
     return Rendered([made[p.name] for p in presets], current, has_alpha)
 
 
-def _first_step(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """From the decoded image, in horizontal bands.
+def _first_step(decoded: Decoded, size: tuple[int, int]) -> Image.Image:
+    """From the decoded image (taken from `decoded`, so that only this frame holds
+    it), in horizontal bands.
 
     Pillow resizes in two passes and keeps the first pass whole (2048 x 2000
     for a 24 MP photo: 16 MB). Each band reads the source rows its filter
     needs, across the band's edges, so the pixels are the same.
     """
+    image = colour.for_resampling(decoded.image)
+    decoded.image = None
+    image.info = {}  # nothing of the original (EXIF, XMP, comments) may reach an encoder
     if image.size == size:
         return image
     pixels = image.width * image.height
@@ -86,7 +89,7 @@ def _first_step(image: Image.Image, size: tuple[int, int]) -> Image.Image:
         return image.resize(size, _FIRST_FILTER, reducing_gap=_FIRST_GAP)
     bands = min(_MAX_BANDS, pixels // _BAND_PIXELS)
     # Pillow resamples alpha premultiplied, converting the whole image on every
-    # call: convert once here instead of once per band.
+    # call: convert once here instead of once per band (and drop the original).
     straight = image.mode
     if straight in _PREMULTIPLIED:
         image = image.convert(_PREMULTIPLIED[straight])
