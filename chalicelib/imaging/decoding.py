@@ -49,22 +49,18 @@ def _register_heif() -> None:
 def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: int) -> Decoded:
     if fmt is formats.HEIF:
         _register_heif()
-    # Opening reads headers only; Pillow checks its limit after that too, but
-    # check_pixels says which dimensions were too many.
-    with limits.pillow_bomb_check(None), _untrusted(
-            settings, lambda e: f"not a readable {fmt.name} image: the file only starts like one{_detail(e)}"):
-        image = Image.open(io.BytesIO(data), formats=[fmt.name])
+    limits.apply_to_pillow(settings)
+    with _untrusted(settings, lambda e: f"not a readable {fmt.name} image: the file only starts like one{_detail(e)}"):
+        image = Image.open(io.BytesIO(data), formats=[fmt.name])  # headers only
     width, height = image.size
     limits.check_pixels(width, height, settings)
-    # Later frames and tiles can claim more than the header did: Pillow checks those.
-    with limits.pillow_bomb_check(settings.max_pixels):
-        with _untrusted(settings, lambda e: f"the image's frames are corrupt{_detail(e)}"):
-            frames = _count_frames(image)
-        limits.check_frames(frames, settings)
-        if fmt is formats.JPEG:  # libjpeg decodes at 1/2, 1/4 or 1/8 scale for free
-            image.draft(image.mode, sizing.fit(width, height, largest_box))
-        with _untrusted(settings, lambda e: f"the {fmt.name} data is truncated or corrupt{_detail(e)}"):
-            image.load()
+    with _untrusted(settings, lambda e: f"the image's frames are corrupt{_detail(e)}"):
+        frames = _count_frames(image)
+    limits.check_frames(frames, settings)
+    if fmt is formats.JPEG:  # libjpeg decodes at 1/2, 1/4 or 1/8 scale for free
+        image.draft(image.mode, sizing.fit(width, height, largest_box))
+    with _untrusted(settings, lambda e: f"the {fmt.name} data is truncated or corrupt{_detail(e)}"):
+        image.load()
     return Decoded(
         image=image, format=fmt, width=width, height=height, frames=frames,
         animated=fmt.name in _ANIMATION_FORMATS and frames > 1,

@@ -5,10 +5,8 @@ decompression bomb (a tiny file claiming huge dimensions) costs nothing.
 """
 from __future__ import annotations
 
-import contextlib
 import re
 import warnings
-from typing import Iterator
 
 from PIL import Image
 
@@ -43,24 +41,18 @@ def check_frames(frames: int, settings: Settings) -> None:
 
 
 def bomb_reason(exc: Exception, settings: Settings) -> str:
-    """Pillow's bomb check, said with our limit (its error names twice the limit)."""
+    """Pillow's bomb check said no; it names the pixel count, not the dimensions."""
     claimed = re.search(r"\((\d+) pixels\)", str(exc))
     size = f"is {_mp(int(claimed.group(1)))}" if claimed else "is too large"
-    return f"image {size}; the limit is {_mp(settings.max_pixels)} (a possible decompression bomb)"
+    return f"image {size}; the limit is {_mp(settings.max_pixels)}"
 
 
-@contextlib.contextmanager
-def pillow_bomb_check(max_pixels: int | None) -> Iterator[None]:
-    """Pillow's own bomb check at `max_pixels` (None: off), its warning raised as an error.
+def apply_to_pillow(settings: Settings) -> None:
+    """Pillow's own bomb check (on every header, frame and tile it reads) at our
+    limit, its warning an error, as Pillow's docs advise.
 
-    Pillow consults the module-wide MAX_IMAGE_PIXELS; a Lambda process
-    handles one image at a time, and the old value is restored.
+    Process-wide and idempotent: a deployment has one limit, so threads (the
+    local stack runs handlers in threads) always agree on it.
     """
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = max_pixels
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
+    Image.MAX_IMAGE_PIXELS = settings.max_pixels
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
