@@ -47,6 +47,7 @@ def _register_heif() -> None:
 
 
 def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: int) -> Decoded:
+    """The first frame, decoded once, after every limit passed; Rejected otherwise."""
     if fmt is formats.HEIF:
         _register_heif()
     limits.apply_to_pillow(settings)

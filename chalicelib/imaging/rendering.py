@@ -114,14 +114,14 @@ def _cascade_step(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=gap)
 
 
-def output_format(preset: Preset, has_alpha: bool) -> str:
+def _output_format(preset: Preset, has_alpha: bool) -> str:
     if preset.format == "auto":
         return "png" if has_alpha else "jpeg"
     return preset.format
 
 
 def _encode(image: Image.Image, preset: Preset, has_alpha: bool, icc: bytes | None) -> RenderedVariant:
-    kind = output_format(preset, has_alpha)
+    kind = _output_format(preset, has_alpha)
     name, content_type, ext = _ENCODINGS[kind]
     if kind == "avif" and not features.check("avif"):
         raise RuntimeError(f"preset {preset.name} asks for AVIF, which this Pillow build cannot write")

@@ -39,3 +39,16 @@ def assert_no_metadata(data: bytes) -> None:
         assert key not in image.info, f"{key} in a {image.format} variant"
     for marker in (b"Exif\x00\x00", b"<x:xmpmeta", b"GPS", b"<script"):
         assert marker not in data, f"{marker!r} in a {image.format} variant"
+
+
+def assert_upright(data: bytes, name: str = "") -> None:
+    """The variant shows the corpus's four quarters the right way up."""
+    from . import corpus
+
+    image = opened(data).convert("RGB")
+    w, h = image.size
+    spots = {"top-left": (w // 4, h // 4), "top-right": (3 * w // 4, h // 4),
+             "bottom-left": (w // 4, 3 * h // 4), "bottom-right": (3 * w // 4, 3 * h // 4)}
+    for quarter, colour in corpus.QUARTERS.items():
+        seen = image.getpixel(spots[quarter])
+        assert close(seen, colour), f"{name} {quarter}: {seen}, expected {colour}"

@@ -10,7 +10,7 @@ from chalicelib.config import DEFAULT_PRESETS
 from chalicelib.imaging import sizing
 
 from . import corpus
-from .conftest import SMALL_PRESETS, assert_no_metadata, close, opened, settings_with
+from .conftest import SMALL_PRESETS, assert_no_metadata, assert_upright, close, opened, settings_with
 
 CASES = corpus.cases()
 ACCEPTED = [c for c in CASES if c.accepted]
@@ -57,13 +57,7 @@ def test_accepted_with_variants_of_the_right_size_format_and_no_metadata(case, s
 @pytest.mark.parametrize("case", [c for c in ACCEPTED if c.upright], ids=repr)
 def test_every_variant_comes_out_upright(case, settings):
     for variant in imaging.process(case.data, settings).variants:
-        image = opened(variant.data).convert("RGB")
-        w, h = image.size
-        spots = {"top-left": (w // 4, h // 4), "top-right": (3 * w // 4, h // 4),
-                 "bottom-left": (w // 4, 3 * h // 4), "bottom-right": (3 * w // 4, 3 * h // 4)}
-        for quarter, colour in corpus.QUARTERS.items():
-            seen = image.getpixel(spots[quarter])
-            assert close(seen, colour), f"{variant.name} {quarter}: {seen}, expected {colour}"
+        assert_upright(variant.data, variant.name)
 
 
 def test_details_carry_everything_a_client_needs_and_never_gps(settings):

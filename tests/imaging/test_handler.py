@@ -11,7 +11,7 @@ from chalicelib import keys
 from tests.conftest import BUCKET, deliver
 
 from . import corpus
-from .conftest import assert_no_metadata, opened
+from .conftest import assert_no_metadata, assert_upright, opened
 
 CASES = corpus.cases()
 DEFAULT_BOXES = {"thumb": 256, "medium": 1024, "large": 2048}
@@ -80,6 +80,8 @@ def test_each_file_dropped_in_the_bucket_ends_as_it_should(case, dropped):
         assert variant["size_bytes"] == len(data)
         assert (variant["width"], variant["height"]) == opened(data).size == sizing.fit(*case.size, DEFAULT_BOXES[name])
         assert_no_metadata(data)
+        if case.upright:
+            assert_upright(data, name)
 
 
 def test_an_api_upload_gets_its_camera_facts_and_placeholders(client):
