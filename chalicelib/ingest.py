@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from . import keys, telemetry
-from .blobs import BlobStore, ObjectInfo
+from .blobs import ObjectInfo
 from .errors import Conflict
 from .records import ImageRecord, Variant
 from .service import UseCases, expires_at, mark_stale, modify, purge

@@ -13,10 +13,11 @@ import json
 import sys
 from pathlib import Path
 
-from botocore.exceptions import ClientError
-
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# Run as a file, scripts/ heads sys.path and scripts/token.py would shadow the standard library.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "scripts"]
+
+from botocore.exceptions import ClientError  # noqa: E402
 
 from chalicelib import aws  # noqa: E402
 from chalicelib.store import INDEXES  # noqa: E402

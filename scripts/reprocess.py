@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# Run as a file, scripts/ heads sys.path and scripts/token.py would shadow the standard library.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "scripts"]
 
 from chalicelib.auth import Caller  # noqa: E402
 from chalicelib.errors import ImgstoreError  # noqa: E402

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import os
 import sys
 from pathlib import Path
 from urllib.parse import quote_plus

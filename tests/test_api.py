@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 
-from chalicelib import keys
 from tests.conftest import BUCKET, TABLE, deliver, image_bytes
 
 JSON = {"content-type": "application/json"}
