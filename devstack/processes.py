@@ -22,7 +22,7 @@ except (OSError, AttributeError):  # not Linux
     _prctl = None
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     if _prctl is not None:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -51,7 +51,7 @@ class Child:
         self._marker = ready_marker
         self.proc = subprocess.Popen(
             argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, errors="replace", bufsize=1, start_new_session=True, preexec_fn=_die_with_parent)
+            text=True, errors="replace", bufsize=1, start_new_session=True, preexec_fn=die_with_parent)
         self._forwarder = threading.Thread(target=self._forward, name=f"{label}-output", daemon=True)
         self._forwarder.start()
 
