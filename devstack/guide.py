@@ -46,7 +46,7 @@ def examples(api_url: str, aws_url: str, bucket: str, table: str, region: str) -
         )),
         Example("list (filters: user_id, tag, status; pages: limit, next_token); fetch a variant", (
             f"curl -s '{api_url}/images?user_id=alice&tag=demo&limit=10'",
-            f"curl -sL -o thumb.jpg '{api_url}/images/'$ID'/file?variant=thumb'",
+            f"curl -sL -o /tmp/thumb.jpg '{api_url}/images/'$ID'/file?variant=thumb'",
         )),
         Example("straight into the bucket with the AWS CLI (pip install awscli)", (
             aws_cli_environment(aws_url, region),
