@@ -32,7 +32,8 @@ def examples(api_url: str, aws_url: str, bucket: str, table: str, region: str) -
         Example("upload raw bytes (metadata in the query); the S3 event handler makes it ready", (
             f"ID=$(curl -s -X POST '{api_url}/images?user_id=alice&filename=sample.jpg&tags=demo' "
             f"-H 'Content-Type: image/jpeg' --data-binary @{SAMPLE} | {_JSON_FIELD} image_id)",
-            f"sleep 1; curl -s {api_url}/images/$ID",
+            f"until curl -s {api_url}/images/$ID | grep -q '\"status\":\"ready\"'; do sleep 0.5; done",
+            f"curl -s {api_url}/images/$ID",
         )),
         Example("upload JSON with the image in base64", (
             f"curl -s -X POST {api_url}/images -H 'Content-Type: application/json' "
