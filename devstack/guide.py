@@ -33,20 +33,20 @@ def examples(api_url: str, aws_url: str, bucket: str, table: str, region: str) -
             f"ID=$(curl -s -X POST '{api_url}/images?user_id=alice&filename=sample.jpg&tags=demo' "
             f"-H 'Content-Type: image/jpeg' --data-binary @{SAMPLE} | {_JSON_FIELD} image_id)",
             f"until curl -s {api_url}/images/$ID | grep -q '\"status\":\"ready\"'; do sleep 0.5; done",
-            f"curl -s {api_url}/images/$ID",
+            f"curl -s -w '\\n' {api_url}/images/$ID",
         )),
         Example("upload JSON with the image in base64", (
-            f"curl -s -X POST {api_url}/images -H 'Content-Type: application/json' "
+            f"curl -s -w '\\n' -X POST {api_url}/images -H 'Content-Type: application/json' "
             f"-d '{{\"user_id\": \"alice\", \"filename\": \"b64.jpg\", \"image_data\": "
             f"\"'$(base64 < {SAMPLE} | tr -d '\\n')'\"}}'",
         )),
         Example("a presigned PUT, as a browser uploads a large file", (
             f"URL=$(curl -s -X POST {api_url}/uploads -H 'Content-Type: application/json' -d {presign} "
             f"| {_JSON_FIELD} upload_url)",
-            f"curl -s -X PUT -H 'Content-Type: image/jpeg' --data-binary @{SAMPLE} \"$URL\"",
+            f"curl -s -w '%{{http_code}}\\n' -X PUT -H 'Content-Type: image/jpeg' --data-binary @{SAMPLE} \"$URL\"",
         )),
         Example("list (filters: user_id, tag, status; pages: limit, next_token); fetch a variant", (
-            f"curl -s '{api_url}/images?user_id=alice&tag=demo&limit=10'",
+            f"curl -s -w '\\n' '{api_url}/images?user_id=alice&tag=demo&limit=10'",
             f"curl -sL -o /tmp/thumb.jpg '{api_url}/images/'$ID'/file?variant=thumb'",
         )),
         Example("straight into the bucket with the AWS CLI (pip install awscli)", (

@@ -205,8 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         stack = LocalStack(args, out)
         info = stack.start(stop)
         if not args.quiet:
+            where = stack.data_dir.relative_to(ROOT) if stack.data_dir and stack.data_dir.is_relative_to(ROOT) \
+                else stack.data_dir
             note = "not kept: moto holds everything in memory" if stack.data_dir is None else \
-                f"saved to {stack.data_dir} on stop, restored on start (make run FRESH=1 starts empty)"
+                f"saved to {where}/ on stop, restored on start (make run FRESH=1 starts empty)"
             out.line(guide.banner(stage=args.stage, api_url=info["api_url"], aws_url=info["aws_url"],
                                   bucket=info["bucket"], table=info["table"],
                                   queue=stack.env["S3_EVENTS_QUEUE"], region=REGION, data_note=note))
