@@ -1,9 +1,14 @@
 """moto in server mode: S3, DynamoDB and SQS on one loopback port.
 
-Like moto's ThreadedMotoServer, but the socket is bound here, in the caller's
-thread, so a port in use is a PortInUse error at once (ThreadedMotoServer
-binds in its own thread and then waits forever); requests are served from a
-daemon thread.
+Like moto's ThreadedMotoServer, with two differences:
+- the socket is bound here, in the caller's thread, so a port in use is a
+  PortInUse error at once (ThreadedMotoServer binds in its own thread and
+  then waits forever);
+- requests are applied one at a time, as AWS applies each atomically.
+  moto's backends are not thread-safe: under concurrent clients DynamoDB
+  transactions fail with HTTP 500 ("dictionary changed size during
+  iteration") and two conditional writes could both pass. SQS long polls are
+  the exception, or one would stall everything for up to 20 s.
 """
 from __future__ import annotations
 
@@ -18,6 +23,24 @@ from .ports import bind
 os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
 
 
+class OneAtATime:
+    """WSGI middleware: one request at a time, long polls aside."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET") == "AmazonSQS.ReceiveMessage":
+            return self.app(environ, start_response)
+        with self.lock:
+            body = self.app(environ, start_response)
+            try:  # the whole body, while the state it was read from cannot change
+                return [b"".join(body)]
+            finally:
+                getattr(body, "close", lambda: None)()
+
+
 class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 5000, quiet: bool = True,
                  setting: str = "AWS_PORT"):
@@ -27,7 +50,7 @@ class MotoServer:
 
         if quiet:  # one access-log line per S3/DynamoDB/SQS call drowns everything else
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        app = DomainDispatcherApplication(create_backend_app)
+        app = OneAtATime(DomainDispatcherApplication(create_backend_app))
         sock = bind(host, port, "AWS stand-in (moto)", setting)
         try:
             self._server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler,
