@@ -146,9 +146,17 @@ class LoadRun:
             if not token:
                 return images
 
-    def wait_settled(self, expected: int, deadline: float) -> float:
-        """Poll until every image is ready or rejected (a failed one is retried); when that was."""
+    def wait_settled(self, sqs, queue_url: str | None, expected: int, deadline: float) -> float:
+        """Wait until the events queue is drained and every image is ready or
+        rejected (a failed one is retried); when that was. Watching the queue is
+        cheap; listing, which moto answers by scanning the table, is done only then."""
         while time.monotonic() < deadline:
+            if queue_url:
+                attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
+                    "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+                if any(int(v) for v in attrs.values()):
+                    time.sleep(1)
+                    continue
             everything = self.listing()
             if len(everything) >= expected and all(i["status"] in ("ready", "rejected") for i in everything):
                 return time.time()
@@ -192,7 +200,8 @@ def run(args: argparse.Namespace, api_url: str, s3, bucket: str, queues: tuple[s
     started = time.time()
     send_s = load.send(uploads, images)
     print(f"load: all uploads sent in {send_s:.1f} s; waiting for the S3 event handler...")
-    settled_at = load.wait_settled(len(uploads), time.monotonic() + args.timeout)
+    settled_at = load.wait_settled(sqs, queues[0] if queues else None, len(uploads),
+                                   time.monotonic() + args.timeout)
 
     everything = load.listing()
     by_id: dict[str, list[dict]] = {}
