@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -26,7 +27,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from . import guide, snapshot
+import boto3
+
+from . import bridge, guide, snapshot
 from .ports import PortInUse, bind
 from .processes import Child, Output
 
@@ -81,60 +84,63 @@ class LocalStack:
         self.moto = None
         self.info: dict[str, object] = {}
 
-    def _session(self):
-        import boto3
-
-        return boto3.session.Session()
-
     def start(self, stop: threading.Event) -> dict[str, object]:
+        """Everything, in order; returns where it all is once ready."""
         args, env = self.args, self.env
         # Claim the API port first: a clear message now beats chalice's traceback later.
         probe = bind(args.host, args.api_port, "API (chalice local)", "API_PORT")
         api_port = probe.getsockname()[1]
         probe.close()
+        aws_url = self._start_aws()
+        queue_url, dlq_url = self._create_resources()
+        self._start_children(queue_url, api_port)
+        api_url = f"http://{_url_host(args.host)}:{api_port}"
+        self._wait_ready(api_url, stop)
+        self.info = {
+            "stage": args.stage, "api_url": api_url, "aws_url": aws_url, "region": REGION,
+            "bucket": env["IMAGES_BUCKET"], "table": env["IMAGES_TABLE"], "queue_url": queue_url,
+            "dead_letter_queue_url": dlq_url, "pid": os.getpid(),
+        }
+        return self.info
 
+    def _start_aws(self) -> str:
+        """moto, and this process's boto3 pointed at it (the children inherit it)."""
         from .server import MotoServer
 
-        self.moto = MotoServer(args.host, args.aws_port, quiet=not args.verbose).start()
-        aws_url = f"http://{_url_host(args.host)}:{self.moto.port}"
-        api_url = f"http://{_url_host(args.host)}:{api_port}"
+        self.moto = MotoServer(self.args.host, self.args.aws_port, quiet=not self.args.verbose).start()
+        aws_url = f"http://{_url_host(self.args.host)}:{self.moto.port}"
         os.environ.update(local_aws_environment(aws_url))
         for name in _UNSAFE:
             os.environ.pop(name, None)
+        return aws_url
 
-        session = self._session()
+    def _create_resources(self) -> tuple[str, str]:
+        """The stage's resources as on AWS, then the saved data; the events queue's
+        and its dead-letter queue's URLs."""
+        env, session = self.env, boto3.session.Session()
         created = bootstrap(env, session)
         self.out.line(f" setup | {', '.join(f'{k} {v}' for k, v in created.items())}")
-        if self.data_dir and args.fresh:
-            import shutil
-
+        if self.data_dir and self.args.fresh:
             shutil.rmtree(self.data_dir, ignore_errors=True)
         if self.data_dir and snapshot.exists(self.data_dir):
             objects, items = snapshot.restore(session.client("s3"), session.client("dynamodb"),
                                               env["IMAGES_BUCKET"], env["IMAGES_TABLE"], self.data_dir)
             self.out.line(f" setup | restored {objects} objects and {items} items from {self.data_dir}")
         sqs = session.client("sqs")
-        queue_url = sqs.get_queue_url(QueueName=env["S3_EVENTS_QUEUE"])["QueueUrl"]
+        queue = env["S3_EVENTS_QUEUE"]
+        return (sqs.get_queue_url(QueueName=queue)["QueueUrl"],
+                sqs.get_queue_url(QueueName=f"{queue}-dlq")["QueueUrl"])
 
-        child_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    def _start_children(self, queue_url: str, api_port: int) -> None:
+        args = self.args
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         python = sys.executable
-        chalice = str(Path(python).with_name("chalice"))
-        from .bridge import READY
-
         self.children.append(Child("events", [python, "-m", "devstack.bridge", "--stage", args.stage,
                                               "--queue-url", queue_url, "--workers", str(args.workers)],
-                                   env=child_env, cwd=str(ROOT), out=self.out, ready_marker=READY))
-        self.children.append(Child("api", [chalice, "local", "--no-autoreload", "--stage", args.stage,
-                                           "--host", args.host, "--port", str(api_port)],
-                                   env=child_env, cwd=str(ROOT), out=self.out))
-        self._wait_ready(api_url, stop)
-        self.info = {
-            "stage": args.stage, "api_url": api_url, "aws_url": aws_url, "region": REGION,
-            "bucket": env["IMAGES_BUCKET"], "table": env["IMAGES_TABLE"], "queue_url": queue_url,
-            "dead_letter_queue_url": sqs.get_queue_url(QueueName=f"{env['S3_EVENTS_QUEUE']}-dlq")["QueueUrl"],
-            "pid": os.getpid(),
-        }
-        return self.info
+                                   env=env, cwd=str(ROOT), out=self.out, ready_marker=bridge.READY))
+        self.children.append(Child("api", [str(Path(python).with_name("chalice")), "local", "--no-autoreload",
+                                           "--stage", args.stage, "--host", args.host, "--port", str(api_port)],
+                                   env=env, cwd=str(ROOT), out=self.out))
 
     def _wait_ready(self, api_url: str, stop: threading.Event) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -162,7 +168,7 @@ class LocalStack:
             return
         if self.data_dir and self.info:
             try:
-                session = self._session()
+                session = boto3.session.Session()
                 objects, items = snapshot.save(session.client("s3"), session.client("dynamodb"),
                                                self.env["IMAGES_BUCKET"], self.env["IMAGES_TABLE"], self.data_dir)
                 self.out.line(f" setup | saved {objects} objects and {items} items to {self.data_dir}")
