@@ -230,14 +230,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot start: {exc}", file=sys.stderr)
         code = 2
     finally:
-        out.line("stopping...")
         # A second Ctrl-C must not cut the cleanup short.
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_IGN)
-        if stack is not None:
-            stack.stop()
         if ready_file:
             with contextlib.suppress(FileNotFoundError):
                 ready_file.unlink()
-        out.line("stopped")
+        if stack is not None and stack.moto is not None:
+            out.line("stopping...")
+            stack.stop()
+            out.line("stopped")
     return code
