@@ -218,8 +218,10 @@ def main(argv: list[str] | None = None) -> int:
             out.line(guide.banner(stage=args.stage, api_url=info["api_url"], aws_url=info["aws_url"],
                                   bucket=info["bucket"], table=info["table"],
                                   queue=stack.env["S3_EVENTS_QUEUE"], region=REGION, data_note=note))
-        if ready_file:
-            ready_file.write_text(json.dumps(info))
+        if ready_file:  # whole or not at all: a reader polls for it
+            partial = ready_file.with_name(ready_file.name + ".partial")
+            partial.write_text(json.dumps(info))
+            partial.replace(ready_file)
         while not stop.wait(0.5):
             dead = stack.dead_child()
             if dead:

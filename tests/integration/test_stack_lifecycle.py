@@ -114,16 +114,20 @@ def test_data_survives_a_restart_unless_fresh(tmp_path):
                               params={"user_id": "keeper", "filename": "kept.jpg", "tags": "kept"},
                               headers={"Content-Type": "image/jpeg"})
         image_id = reply.json()["image_id"]
-        assert wait_until(lambda: requests.get(f"{stack.api_url}/images/{image_id}").json()["status"] == "ready", 45)
+        status = lambda: requests.get(f"{stack.api_url}/images/{image_id}", timeout=30).json()["status"]  # noqa: E731
+        assert wait_until(lambda: status() == "ready", 45), stack.log_tail()
     assert stack.proc.returncode == 0, stack.log_tail()
 
     with BackgroundStack(tmp_path / "second.log", data_dir=data_dir) as stack:
-        body = requests.get(f"{stack.api_url}/images/{image_id}", timeout=30).json()
-        assert body["status"] == "ready" and body["tags"] == ["kept"]
+        reply = requests.get(f"{stack.api_url}/images/{image_id}", timeout=30)
+        assert reply.status_code == 200, f"{reply.text}\n{stack.log_tail()}"
+        body = reply.json()
+        assert (body["status"], body["tags"]) == ("ready", ["kept"]), f"{body}\n{stack.log_tail()}"
         assert requests.get(body["urls"]["original"], timeout=30).content == photo
         assert requests.get(body["urls"]["thumb"], timeout=30).status_code == 200
         listed = requests.get(f"{stack.api_url}/images", params={"tag": "kept"}, timeout=30).json()
-        assert [i["image_id"] for i in listed["images"]] == [image_id]
+        assert [i["image_id"] for i in listed["images"]] == [image_id], f"{listed}\n{stack.log_tail()}"
+    assert stack.proc.returncode == 0, stack.log_tail()
 
     with BackgroundStack(tmp_path / "third.log", data_dir=data_dir, fresh=True) as stack:
         assert requests.get(f"{stack.api_url}/images/{image_id}", timeout=30).status_code == 404
