@@ -1,10 +1,12 @@
 """Create a stage's bucket and table, idempotently, wherever boto3 points.
 
     python scripts/bootstrap.py --stage dev
-    AWS_ENDPOINT_URL=http://127.0.0.1:5000 python scripts/bootstrap.py --stage dev
+    AWS_ENDPOINT_URL=http://127.0.0.1:5000 python scripts/bootstrap.py --stage local
 
 Names come from the stage's environment variables in .chalice/config.json.
-Running it again changes nothing that is already right.
+A stage that names an S3_EVENTS_QUEUE (the local one) also gets that queue,
+subscribed to the bucket's notifications. Running it again changes nothing
+that is already right.
 """
 from __future__ import annotations
 
@@ -23,6 +25,15 @@ from chalicelib import aws  # noqa: E402
 from chalicelib.store import INDEXES  # noqa: E402
 
 TTL_ATTRIBUTE = "expires_at"
+# What the events queue receives: everything the app's S3 handlers could ask
+# for. The consumer applies each handler's own filters (devstack/bridge.py).
+QUEUE_EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+# Longer than the slowest S3 handler may run (on_upload: 120 s), so a message
+# being handled is never handed out twice.
+QUEUE_VISIBILITY_SECONDS = 180
+# As Lambda does for S3 events: the first attempt and two retries, then the
+# event is set aside (here in "<queue>-dlq") instead of failing forever.
+QUEUE_MAX_RECEIVES = 3
 
 
 def stage_environment(stage: str, config_path: Path = ROOT / ".chalice" / "config.json") -> dict[str, str]:
@@ -102,13 +113,56 @@ def ensure_table(dynamodb, name: str) -> str:
     return outcome
 
 
+def _queue_arn(sqs, name: str) -> tuple[str, str]:
+    """Create the queue, or find it: its URL and ARN."""
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def ensure_event_queue(sqs, s3, bucket: str, queue: str) -> str:
+    """A queue that receives the bucket's created and removed events.
+
+    Where there is no Lambda to subscribe (`chalice local` runs no S3
+    handlers), the bucket notifies this queue instead and a consumer invokes
+    the handlers. Notification entries with other ids are left as they are.
+    """
+    _, dlq_arn = _queue_arn(sqs, f"{queue}-dlq")
+    url, arn = _queue_arn(sqs, queue)
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={
+        "VisibilityTimeout": str(QUEUE_VISIBILITY_SECONDS),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": QUEUE_MAX_RECEIVES}),
+        # What AWS requires before S3 may send to the queue.
+        "Policy": json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sqs:SendMessage",
+            "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}}}]}),
+    })
+    wanted = {"Id": queue, "QueueArn": arn, "Events": QUEUE_EVENTS}
+    current = s3.get_bucket_notification_configuration(Bucket=bucket)
+    current.pop("ResponseMetadata", None)
+    current.pop("EventBridgeConfiguration", None)  # returned empty when off; not accepted back
+    existing = current.get("QueueConfigurations", [])
+    if wanted in existing:
+        return "exists"
+    others = [q for q in existing if q.get("Id") != queue]
+    outcome = "updated" if len(others) < len(existing) else "created"
+    # Setting the configuration makes S3 send an s3:TestEvent; do it only when needed.
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={**current, "QueueConfigurations": others + [wanted]})
+    return outcome
+
+
 def bootstrap(env: dict[str, str], session=None) -> dict[str, str]:
     session = session or aws.session()
     origins = [o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "*").split(",") if o.strip()]
-    return {
+    outcome = {
         "bucket": ensure_bucket(session.client("s3"), env["IMAGES_BUCKET"], origins),
         "table": ensure_table(session.client("dynamodb"), env["IMAGES_TABLE"]),
     }
+    if env.get("S3_EVENTS_QUEUE"):
+        outcome["queue"] = ensure_event_queue(session.client("sqs"), session.client("s3"),
+                                              env["IMAGES_BUCKET"], env["S3_EVENTS_QUEUE"])
+    return outcome
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -117,7 +171,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     env = stage_environment(args.stage)
     outcome = bootstrap(env)
-    print(f"bucket {env['IMAGES_BUCKET']}: {outcome['bucket']}; table {env['IMAGES_TABLE']}: {outcome['table']}")
+    line = f"bucket {env['IMAGES_BUCKET']}: {outcome['bucket']}; table {env['IMAGES_TABLE']}: {outcome['table']}"
+    if "queue" in outcome:
+        line += f"; queue {env['S3_EVENTS_QUEUE']}: {outcome['queue']}"
+    print(line)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,3 @@
+from devstack.runner import main
+
+raise SystemExit(main())
