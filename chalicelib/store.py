@@ -25,7 +25,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from . import aws
-from .errors import Conflict
+from .errors import Conflict, Invalid
 from .records import ImageRecord
 
 INDEXES = ("gsi1", "gsi2", "gsi3", "gsi4")
@@ -96,6 +96,11 @@ class ImageStore:
         """Newest first. One Query of at most limit+1 items (the extra one
         only tells whether another page exists)."""
         index, partition = index_for(owner, tag, status)
+        key_names = {"pk", "sk", "gsk", f"g{index[-1]}pk"}
+        # DynamoDB answers a start key from another partition with an error,
+        # not an empty page: refuse it here, whatever signed it.
+        if start_key is not None and (set(start_key) != key_names or start_key[f"g{index[-1]}pk"] != partition):
+            raise Invalid("next_token does not belong to this list")
         params: dict[str, Any] = dict(
             TableName=self.table,
             IndexName=index,
@@ -113,7 +118,7 @@ class ImageStore:
         last_key = None
         if more:
             last = items[-1]
-            last_key = {k: last[k] for k in ("pk", "sk", "gsk", f"g{index[-1]}pk")}
+            last_key = {k: last[k] for k in key_names}
         if tag:
             records = self._get_many([i["image_id"] for i in items])
         else:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from chalicelib import aws, keys
-from chalicelib.errors import Conflict
+from chalicelib.errors import Conflict, Invalid
 from chalicelib.records import ImageRecord
 from chalicelib.store import ImageStore, index_for
 from tests.conftest import TABLE
@@ -82,6 +82,18 @@ def test_save_is_optimistic_and_tag_items_follow(store):
     assert [r.image_id for r in store.list(owner=None, tag="new", status=None, limit=5).records] == [first.image_id]
     assert store.list(owner=None, tag="old", status=None, limit=5).records == []
     assert [r.image_id for r in store.list(owner=None, tag="keep", status=None, limit=5).records] == [first.image_id]
+
+
+def test_a_start_key_from_another_list_is_refused_not_sent(store):
+    for i in range(3):
+        store.create(make(owner="alice", n=i))
+    page = store.list(owner="alice", tag=None, status=None, limit=1)
+    assert page.last_key and store.list(owner="alice", tag=None, status=None, limit=1, start_key=page.last_key).records
+    foreign = {**page.last_key, "g2pk": "O#bob"}
+    with pytest.raises(Invalid, match="does not belong"):
+        store.list(owner="alice", tag=None, status=None, limit=1, start_key=foreign)
+    with pytest.raises(Invalid):
+        store.list(owner=None, tag="x", status=None, limit=1, start_key=page.last_key)
 
 
 def test_records_being_deleted_drop_out_of_every_list(store):
