@@ -16,7 +16,7 @@ from . import keys, telemetry
 from .blobs import ObjectInfo
 from .errors import Conflict
 from .records import ImageRecord, Variant
-from .service import UseCases, expires_at, mark_stale, modify, purge
+from .service import UseCases, expires_at, mark_stale, purge, set_fields
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class ImageProcessor(UseCases):
             sha256=hashlib.sha256(data).hexdigest(), variants=variants, details=result.details,
             etag=obj.etag, presets_fingerprint=self.settings.presets_fingerprint, expires_at=None,
         )
-        saved = modify(self.store, record.image_id, lambda r: None if r.deleting else r.touch(**facts))
+        saved = set_fields(self.store, record.image_id, facts)
         if saved is not None:
             # Whatever no preset makes any more: renamed or dropped presets, changed formats.
             earlier = {v.key for v in record.variants.values()}
@@ -138,7 +138,7 @@ class ImageProcessor(UseCases):
         """
         facts = dict(status="rejected", status_reason=reason, variants={}, etag=obj.etag,
                      size_bytes=obj.size, expires_at=expires_at("rejected", self.settings))
-        saved = modify(self.store, record.image_id, lambda r: None if r.deleting else r.touch(**facts))
+        saved = set_fields(self.store, record.image_id, facts)
         self.blobs.delete_many([record.original_key] + [v.key for v in record.variants.values()])
         log.info("rejected %s: %s", record.image_id, reason)
         return "rejected" if saved is not None else "deleting"
@@ -146,7 +146,7 @@ class ImageProcessor(UseCases):
     def _mark_failed(self, image_id: str, exc: Exception) -> None:
         reason = f"processing failed ({type(exc).__name__}); it will be retried"
         try:
-            modify(self.store, image_id, lambda r: r.touch(status="failed", status_reason=reason))
+            set_fields(self.store, image_id, {"status": "failed", "status_reason": reason})
         except Exception:  # the original error matters more
             log.exception("could not mark %s failed", image_id)
 

@@ -29,15 +29,16 @@ def expires_at(status: str, settings: Settings) -> int | None:
     return int(time.time()) + days * DAY if days else None
 
 
-def modify(store: ImageStore, image_id: str,
-           change: Callable[[ImageRecord], ImageRecord | None], attempts: int = 5) -> ImageRecord | None:
-    """Read, change, save; on a concurrent save, read again and re-apply.
+def modify(store: ImageStore, image_id: str, change: Callable[[ImageRecord], ImageRecord | None],
+           *, current: ImageRecord | None = None, attempts: int = 5) -> ImageRecord | None:
+    """Change, save; on a concurrent save, read again and re-apply.
 
+    Starts from `current` when the caller has just read it, else reads.
     `change` returns the new record, or None to leave it alone. Returns the
     saved record, or None when there is none (or `change` declined).
     """
     for attempt in range(attempts):
-        current = store.get(image_id)
+        current = current if current is not None else store.get(image_id)
         if current is None:
             return None
         updated = change(current)
@@ -48,13 +49,21 @@ def modify(store: ImageStore, image_id: str,
         except Conflict:
             if attempt == attempts - 1:
                 raise
+            current = None
             time.sleep(0.02 * (attempt + 1))
     return None
 
 
-def mark_stale(store: ImageStore, image_id: str) -> ImageRecord | None:
+def set_fields(store: ImageStore, image_id: str, fields: dict[str, Any],
+               *, current: ImageRecord | None = None) -> ImageRecord | None:
+    """Set `fields` (and updated_at) on the record, unless it is being deleted:
+    saving would bring it back into the lists. None when nothing was saved."""
+    return modify(store, image_id, lambda r: None if r.deleting else r.touch(**fields), current=current)
+
+
+def mark_stale(store: ImageStore, image_id: str, *, current: ImageRecord | None = None) -> ImageRecord | None:
     """Forget which presets made the variants, so the next ingest renders them again."""
-    return modify(store, image_id, lambda r: None if r.deleting else r.touch(presets_fingerprint=None))
+    return set_fields(store, image_id, {"presets_fingerprint": None}, current=current)
 
 
 def purge(record: ImageRecord, store: ImageStore, blobs: BlobStore, *, with_original: bool) -> None:
@@ -180,8 +189,7 @@ class ImageService(UseCases):
         return self.blobs.presign_get(record.variants[variant].key, self.settings.view_url_ttl)
 
     def update(self, caller: Caller, image_id: str, changes: dict[str, Any]) -> ImageRecord:
-        self._get(caller, image_id)
-        saved = modify(self.store, image_id, lambda r: None if r.deleting else r.touch(**changes))
+        saved = set_fields(self.store, image_id, changes, current=self._get(caller, image_id))
         if saved is None:
             raise NotFound(f"no image with id '{image_id}'")
         return saved
@@ -197,7 +205,7 @@ class ImageService(UseCases):
         if record.status == "rejected":
             raise Conflict(f"image '{image_id}' was rejected ({record.status_reason}); "
                            "there is no original to reprocess")
-        marked = mark_stale(self.store, image_id)
+        marked = mark_stale(self.store, image_id, current=record)
         if marked is None:
             raise NotFound(f"no image with id '{image_id}'")
         if not self.blobs.copy_in_place(marked.original_key):

@@ -358,3 +358,14 @@ def test_a_500_carries_no_internals(client, monkeypatch):
 def test_unsupported_method_is_json_405(client):
     reply = client.http.put("/images", headers=JSON, body="{}")
     assert reply.status_code == 405 and "error" in reply.json_body
+
+
+def test_patch_reads_the_record_once(client, jpeg):
+    from chalicelib import aws
+
+    image = upload(client, jpeg).json_body
+    reads = []
+    aws.client("dynamodb").meta.events.register("before-call.dynamodb.GetItem", lambda **_: reads.append(1))
+    reply = post_json(client, f"/images/{image['image_id']}", {"title": "once"}, "patch")
+    assert reply.status_code == 200 and reply.json_body["title"] == "once"
+    assert len(reads) == 1

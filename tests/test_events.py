@@ -259,3 +259,18 @@ def test_events_outside_uploads_or_from_another_bucket_are_ignored(client, s3, j
     deliver(client, "processed/x/thumb.jpg")
     client.lambda_.invoke("on_upload", client.events.generate_s3_event(bucket="someone-else", key="uploads/a/b.jpg"))
     assert client.http.get("/images").json_body["count"] == 0
+
+
+def test_a_failure_while_the_image_is_being_deleted_does_not_bring_it_back(client, s3, jpeg, monkeypatch):
+    from chalicelib import config
+    from chalicelib.ingest import ImageProcessor
+    from chalicelib.store import ImageStore
+
+    key = "uploads/alice/doomed.jpg"
+    image_id = direct_put(client, s3, key, jpeg)
+    store = ImageStore(config.load().table)
+    store.mark_deleting(store.get(image_id))  # a DELETE that stopped half-way
+    ImageProcessor.from_environment()._mark_failed(image_id, RuntimeError("boom"))
+    record = store.get(image_id)
+    assert record.deleting and record.status == "ready"
+    assert client.http.get("/images").json_body["count"] == 0
