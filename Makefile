@@ -1,5 +1,5 @@
 # imgstore. `make test` and `make run` work from nothing: they create .venv.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+PYTHON ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13; do $$p -c "" 2>/dev/null && { command -v $$p || echo $$p; } && break; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAGE  ?= dev

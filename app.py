@@ -1,4 +1,5 @@
 """imgstore: routes and S3 event handlers. Wiring only; the logic is in chalicelib."""
+
 from chalice import Chalice
 
 from chalicelib import auth, config, cors, http, telemetry, validation

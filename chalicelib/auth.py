@@ -16,14 +16,16 @@ denying it, so that the 401 comes from the app: a JSON `{"error": ...}` with
 CORS headers, the same under `chalice local` (which cannot turn an authorizer
 failure into a 401) as on API Gateway.
 """
+
 from __future__ import annotations
 
 import functools
 import os
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from chalice.app import AuthRequest, AuthResponse, Request
 
@@ -112,12 +114,14 @@ def cognito_groups(value: Any) -> set[str]:
 
 # -- token mode ----------------------------------------------------------------
 
+
 class InvalidToken(Exception):
     """The token is missing, malformed, forged or expired; the message says which."""
 
 
-def issue_token(owner: str, secret: str, *, admin: bool = False, ttl_seconds: int = 86400,
-                now: float | None = None) -> str:
+def issue_token(
+    owner: str, secret: str, *, admin: bool = False, ttl_seconds: int = 86400, now: float | None = None
+) -> str:
     """A bearer token for `owner`, valid for `ttl_seconds`."""
     import jwt
 
@@ -138,8 +142,13 @@ def verify_token(header: str | None, secret: str) -> dict[str, Any]:
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("a bearer token is required: Authorization: Bearer <token>")
     try:
-        claims = jwt.decode(token.strip(), secret, algorithms=[TOKEN_ALGORITHM], issuer=TOKEN_ISSUER,
-                            options={"require": ["sub", "exp", "iat", "iss"]})
+        claims = jwt.decode(
+            token.strip(),
+            secret,
+            algorithms=[TOKEN_ALGORITHM],
+            issuer=TOKEN_ISSUER,
+            options={"require": ["sub", "exp", "iat", "iss"]},
+        )
     except jwt.ExpiredSignatureError:
         raise InvalidToken("the token has expired") from None
     except jwt.InvalidTokenError:
@@ -175,8 +184,11 @@ def authorize_token(auth_request: AuthRequest) -> AuthResponse:
         claims = verify_token(auth_request.token, token_secret())
     except InvalidToken as exc:
         return AuthResponse(routes=["*"], principal_id="anonymous", context={"error": str(exc)})
-    context = {"owner": claims["sub"], "admin": "true" if claims.get("adm") is True else "false",
-               "expires": str(int(claims["exp"]))}
+    context = {
+        "owner": claims["sub"],
+        "admin": "true" if claims.get("adm") is True else "false",
+        "expires": str(int(claims["exp"])),
+    }
     return AuthResponse(routes=["*"], principal_id=claims["sub"], context=context)
 
 

@@ -5,6 +5,7 @@ first use and reused across warm invocations. Nothing happens at import time.
 Clients are thread-safe once made; making them is not, hence the lock
 (`chalice local` serves requests on several threads).
 """
+
 from __future__ import annotations
 
 import threading

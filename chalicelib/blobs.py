@@ -1,9 +1,10 @@
 """S3 adapter: object reads, writes, deletes and presigned URLs for one bucket."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -80,8 +81,13 @@ class BlobStore:
         metadata = {**head.get("Metadata", {}), "imgstore-copied-at": str(time.time())}
         try:
             self._s3.copy_object(
-                Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key},
-                CopySourceIfMatch=head["ETag"], MetadataDirective="REPLACE", Metadata=metadata, **kept,
+                Bucket=self.bucket,
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                CopySourceIfMatch=head["ETag"],
+                MetadataDirective="REPLACE",
+                Metadata=metadata,
+                **kept,
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] in _MISSING | {"PreconditionFailed"}:
@@ -97,7 +103,7 @@ class BlobStore:
         """Delete the keys (absent ones are fine). Raises if any deletion failed."""
         keys = list(dict.fromkeys(keys))
         for start in range(0, len(keys), 1000):
-            batch = [{"Key": k} for k in keys[start:start + 1000]]
+            batch = [{"Key": k} for k in keys[start : start + 1000]]
             reply = self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
             if reply.get("Errors"):
                 first = reply["Errors"][0]

@@ -4,6 +4,7 @@ This is the single home of every default. Nothing reads os.environ at import
 time, because the Chalice test client (and `chalice local`) apply a stage's
 environment variables only around each call.
 """
+
 from __future__ import annotations
 
 import hashlib

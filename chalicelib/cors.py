@@ -10,9 +10,10 @@ scripts/bootstrap.py) allow the same origins to POST or PUT to presigned URLs.
 Errors API Gateway answers itself (a missing token, an unknown path) never
 reach this code; `make deploy` gives those CORS headers too (scripts/deploy.py).
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from chalice.app import Request, Response
 
@@ -60,16 +61,20 @@ def preflight(request: Request, methods: Iterable[str]) -> Response:
     headers: dict[str, str] = {}
     _vary(headers, allow)
     if not allow:
-        return Response(body={"error": f"origin {origin or '(none)'} is not allowed"}, status_code=403,
-                        headers=headers)
+        return Response(body={"error": f"origin {origin or '(none)'} is not allowed"}, status_code=403, headers=headers)
     wanted = (request.headers.get("access-control-request-method") or "").upper()
     if wanted and wanted not in methods:
-        return Response(body={"error": f"method {wanted} is not allowed here; allowed: {', '.join(methods)}"},
-                        status_code=403, headers={**headers, "Access-Control-Allow-Origin": allow})
-    headers.update({
-        "Access-Control-Allow-Origin": allow,
-        "Access-Control-Allow-Methods": ",".join([*methods, "OPTIONS"]),
-        "Access-Control-Allow-Headers": ALLOW_HEADERS,
-        "Access-Control-Max-Age": str(MAX_AGE_SECONDS),
-    })
+        return Response(
+            body={"error": f"method {wanted} is not allowed here; allowed: {', '.join(methods)}"},
+            status_code=403,
+            headers={**headers, "Access-Control-Allow-Origin": allow},
+        )
+    headers.update(
+        {
+            "Access-Control-Allow-Origin": allow,
+            "Access-Control-Allow-Methods": ",".join([*methods, "OPTIONS"]),
+            "Access-Control-Allow-Headers": ALLOW_HEADERS,
+            "Access-Control-Max-Age": str(MAX_AGE_SECONDS),
+        }
+    )
     return Response(body="", status_code=204, headers=headers)

@@ -4,6 +4,7 @@ They subclass ChaliceViewError so that Chalice turns a raised error into a
 response with STATUS_CODE; `http.json_errors` then gives every error response
 the same `{"error": ...}` shape. Event handlers see them as plain exceptions.
 """
+
 from chalice import ChaliceViewError
 
 

@@ -4,6 +4,7 @@ Pillow-free on purpose: the API uses this to refuse non-images without paying
 Pillow's import on its cold start. The event handler's imaging module does the
 deep check (decoding) before an image is `ready`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ def sniff(head: bytes) -> Format | None:
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return TIFF
     if head[4:8] == b"ftyp":
-        brands = {head[8:12]} | {head[i:i + 4] for i in range(16, min(len(head), 64), 4)}
+        brands = {head[8:12]} | {head[i : i + 4] for i in range(16, min(len(head), 64), 4)}
         if brands & _AVIF_BRANDS:
             return AVIF
         if brands & _HEIF_BRANDS:

@@ -1,5 +1,6 @@
 """The HTTP edge: one error shape for every response, and request plumbing
 that would otherwise repeat in each route."""
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,9 @@ JSON = "application/json"
 UPLOAD_TYPES = [JSON, *formats.UPLOAD_CONTENT_TYPES]
 # Chalice's defaults cover JPEG, PNG and GIF; API Gateway must also pass these
 # through as binary, or raw uploads of them arrive mangled.
-EXTRA_BINARY_TYPES = [t for t in formats.UPLOAD_CONTENT_TYPES
-                      if t not in ("image/jpeg", "image/png", "image/gif", "image/jpg")]
+EXTRA_BINARY_TYPES = [
+    t for t in formats.UPLOAD_CONTENT_TYPES if t not in ("image/jpeg", "image/png", "image/gif", "image/jpg")
+]
 
 
 def json_errors(event: Request, get_response) -> Response:

@@ -6,6 +6,7 @@ events converge on one record and the same variants. A bad image ends
 `rejected` (and never raises); a bug or a transient AWS error raises, so
 Lambda retries.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,9 +44,13 @@ class ImageProcessor(UseCases):
         parsed = keys.parse_upload_key(key)
         owner = parsed.owner if parsed and parsed.owner else "unassigned"
         record = ImageRecord(
-            image_id=keys.image_id_for_object(bucket, key), owner=owner,
-            filename=parsed.filename if parsed else key, original_key=key, source="s3",
-            size_bytes=obj.size, content_type=obj.content_type,
+            image_id=keys.image_id_for_object(bucket, key),
+            owner=owner,
+            filename=parsed.filename if parsed else key,
+            original_key=key,
+            source="s3",
+            size_bytes=obj.size,
+            content_type=obj.content_type,
             expires_at=expires_at("pending", self.settings),
         )
         try:
@@ -74,11 +79,15 @@ class ImageProcessor(UseCases):
 
         parsed = keys.parse_upload_key(key)
         if not parsed or not parsed.owner:
-            return self._reject(record, obj, "objects must be uploaded under uploads/{owner}/, "
-                                             "where owner is 1-128 letters, digits or . _ @ + = -")
+            return self._reject(
+                record,
+                obj,
+                "objects must be uploaded under uploads/{owner}/, where owner is 1-128 letters, digits or . _ @ + = -",
+            )
         if obj.size > self.settings.max_upload_bytes:
-            return self._reject(record, obj, f"file is {_mb(obj.size)}; the limit is "
-                                             f"{_mb(self.settings.max_upload_bytes)}")
+            return self._reject(
+                record, obj, f"file is {_mb(obj.size)}; the limit is {_mb(self.settings.max_upload_bytes)}"
+            )
         data = self.blobs.get(key, etag=obj.etag)
         if data is None:
             return "gone"  # replaced meanwhile; the newer object has its own event
@@ -101,13 +110,23 @@ class ImageProcessor(UseCases):
         for rendered in result.variants:
             key_out = keys.variant_key(record.image_id, rendered.name, rendered.ext)
             self.blobs.put(key_out, rendered.data, rendered.content_type)
-            variants[rendered.name] = Variant(key_out, rendered.width, rendered.height,
-                                              len(rendered.data), rendered.content_type)
+            variants[rendered.name] = Variant(
+                key_out, rendered.width, rendered.height, len(rendered.data), rendered.content_type
+            )
         facts: dict[str, Any] = dict(
-            status="ready", status_reason=None, format=result.format, content_type=result.content_type,
-            width=result.width, height=result.height, size_bytes=len(data),
-            sha256=hashlib.sha256(data).hexdigest(), variants=variants, details=result.details,
-            etag=obj.etag, presets_fingerprint=self.settings.presets_fingerprint, expires_at=None,
+            status="ready",
+            status_reason=None,
+            format=result.format,
+            content_type=result.content_type,
+            width=result.width,
+            height=result.height,
+            size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            variants=variants,
+            details=result.details,
+            etag=obj.etag,
+            presets_fingerprint=self.settings.presets_fingerprint,
+            expires_at=None,
         )
         saved = set_fields(self.store, record.image_id, facts)
         if saved is not None:
@@ -136,8 +155,14 @@ class ImageProcessor(UseCases):
 
         The record stays (until its TTL) so the uploader can see the reason.
         """
-        facts = dict(status="rejected", status_reason=reason, variants={}, etag=obj.etag,
-                     size_bytes=obj.size, expires_at=expires_at("rejected", self.settings))
+        facts = dict(
+            status="rejected",
+            status_reason=reason,
+            variants={},
+            etag=obj.etag,
+            size_bytes=obj.size,
+            expires_at=expires_at("rejected", self.settings),
+        )
         saved = set_fields(self.store, record.image_id, facts)
         self.blobs.delete_many([record.original_key] + [v.key for v in record.variants.values()])
         log.info("rejected %s: %s", record.image_id, reason)

@@ -1,10 +1,11 @@
 """The S3 key layout and the names that go into it.
 
-    uploads/{owner}/{image_id}/{filename}   originals from the API or presigned URLs
-    uploads/{owner}/{anything}              originals dropped straight into the bucket
-    processed/{image_id}/{variant}.{ext}    variants (outside the subscribed prefix,
-                                            so writing one never triggers processing)
+uploads/{owner}/{image_id}/{filename}   originals from the API or presigned URLs
+uploads/{owner}/{anything}              originals dropped straight into the bucket
+processed/{image_id}/{variant}.{ext}    variants (outside the subscribed prefix,
+                                        so writing one never triggers processing)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -85,7 +86,7 @@ def parse_upload_key(key: str) -> UploadKey | None:
     """Split an exact (already URL-decoded) key; None when it is not under uploads/."""
     if not key.startswith(UPLOADS):
         return None
-    parts = key[len(UPLOADS):].split("/")
+    parts = key[len(UPLOADS) :].split("/")
     filename = sanitize_filename(parts[-1])
     if len(parts) < 2 or not is_owner(parts[0]):
         return UploadKey(owner=None, image_id=None, filename=filename)

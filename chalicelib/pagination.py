@@ -4,6 +4,7 @@ A token carries DynamoDB's LastEvaluatedKey and the list it belongs to,
 signed with HMAC-SHA256. A modified token, or one from another list (another
 owner, tag or status filter), fails verification and becomes a 400.
 """
+
 from __future__ import annotations
 
 import base64

@@ -4,11 +4,12 @@
 `to_item()`/`from_item()` are the DynamoDB form. Index keys are the store's
 business and are not part of the record.
 """
+
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +25,7 @@ MAX_DESCRIPTION_LENGTH = 2000
 
 def now_iso() -> str:
     """UTC now as ISO 8601 with milliseconds and a Z: fixed width, so it sorts."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
@@ -95,7 +96,7 @@ class ImageRecord:
     def __post_init__(self) -> None:
         self.updated_at = self.updated_at or self.created_at
 
-    def touch(self, **changes: Any) -> "ImageRecord":
+    def touch(self, **changes: Any) -> ImageRecord:
         """A copy with `changes` applied and updated_at set to now."""
         return replace(self, **changes, updated_at=now_iso())
 
@@ -130,7 +131,7 @@ class ImageRecord:
         return _no_floats({k: v for k, v in item.items() if v is not None})
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> "ImageRecord":
+    def from_item(cls, item: dict[str, Any]) -> ImageRecord:
         data = _plain({k: v for k, v in item.items() if k in _FIELDS})
         data["variants"] = {n: Variant(**v) for n, v in data.get("variants", {}).items()}
         return cls(**data)

@@ -5,11 +5,13 @@ through the two adapters, ImageStore and BlobStore. An image the caller may
 not see is "not found", exactly like one that does not exist. Pillow is never
 imported on this path.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from . import config, keys, pagination
 from .auth import Caller
@@ -29,8 +31,14 @@ def expires_at(status: str, settings: Settings) -> int | None:
     return int(time.time()) + days * DAY if days else None
 
 
-def modify(store: ImageStore, image_id: str, change: Callable[[ImageRecord], ImageRecord | None],
-           *, current: ImageRecord | None = None, attempts: int = 5) -> ImageRecord | None:
+def modify(
+    store: ImageStore,
+    image_id: str,
+    change: Callable[[ImageRecord], ImageRecord | None],
+    *,
+    current: ImageRecord | None = None,
+    attempts: int = 5,
+) -> ImageRecord | None:
     """Change, save; on a concurrent save, read again and re-apply.
 
     Starts from `current` when the caller has just read it, else reads.
@@ -54,8 +62,9 @@ def modify(store: ImageStore, image_id: str, change: Callable[[ImageRecord], Ima
     return None
 
 
-def set_fields(store: ImageStore, image_id: str, fields: dict[str, Any],
-               *, current: ImageRecord | None = None) -> ImageRecord | None:
+def set_fields(
+    store: ImageStore, image_id: str, fields: dict[str, Any], *, current: ImageRecord | None = None
+) -> ImageRecord | None:
     """Set `fields` (and updated_at) on the record, unless it is being deleted:
     saving would bring it back into the lists. None when nothing was saved."""
     return modify(store, image_id, lambda r: None if r.deleting else r.touch(**fields), current=current)
@@ -98,17 +107,26 @@ class ImageService(UseCases):
     def _new_record(self, owner: str, filename: str, source: str, **fields: Any) -> ImageRecord:
         image_id = keys.new_image_id()
         return ImageRecord(
-            image_id=image_id, owner=owner, filename=filename, source=source,
+            image_id=image_id,
+            owner=owner,
+            filename=filename,
+            source=source,
             original_key=keys.original_key(owner, image_id, filename),
-            expires_at=expires_at("pending", self.settings), **fields,
+            expires_at=expires_at("pending", self.settings),
+            **fields,
         )
 
     def upload(self, caller: Caller, upload: Upload) -> ImageRecord:
         """Store the bytes as a pending image; the S3 event handler makes it ready."""
         record = self._new_record(
-            caller.owner_for_upload(upload.user_id), upload.filename, "api", title=upload.meta.title,
-            description=upload.meta.description, tags=upload.meta.tags,
-            content_type=upload.format.mime, size_bytes=len(upload.data),
+            caller.owner_for_upload(upload.user_id),
+            upload.filename,
+            "api",
+            title=upload.meta.title,
+            description=upload.meta.description,
+            tags=upload.meta.tags,
+            content_type=upload.format.mime,
+            size_bytes=len(upload.data),
         )
         # The record first: the object's S3 event must find it, or the
         # handler would take the object for a direct bucket upload.
@@ -123,8 +141,12 @@ class ImageService(UseCases):
     def presign_upload(self, caller: Caller, request: PresignedUpload) -> dict[str, Any]:
         """A pending record and a URL that can write only its key, under uploads/{owner}/."""
         record = self._new_record(
-            caller.owner_for_upload(request.user_id), request.filename, "presigned", title=request.meta.title,
-            description=request.meta.description, tags=request.meta.tags,
+            caller.owner_for_upload(request.user_id),
+            request.filename,
+            "presigned",
+            title=request.meta.title,
+            description=request.meta.description,
+            tags=request.meta.tags,
             content_type=request.content_type,
         )
         ttl = self.settings.upload_url_ttl
@@ -132,8 +154,9 @@ class ImageService(UseCases):
             url = self.blobs.presign_put(record.original_key, request.content_type, ttl)
             answer = {"method": "PUT", "upload_url": url, "headers": {"Content-Type": request.content_type}}
         else:
-            post = self.blobs.presign_post(record.original_key, request.content_type,
-                                           self.settings.max_upload_bytes, ttl)
+            post = self.blobs.presign_post(
+                record.original_key, request.content_type, self.settings.max_upload_bytes, ttl
+            )
             answer = {"method": "POST", "upload": post}
         self.store.create(record)
         return {"image_id": record.image_id, **answer, "expires_in": ttl, "image": record.to_api()}
@@ -144,8 +167,7 @@ class ImageService(UseCases):
         scope = f"{index}:{partition}"  # a token only continues the list it came from
         secret = self.settings.signing_secret
         start = pagination.decode(query.next_token, scope, secret) if query.next_token else None
-        page = self.store.list(owner=owner, tag=query.tag, status=query.status,
-                               limit=query.limit, start_key=start)
+        page = self.store.list(owner=owner, tag=query.tag, status=query.status, limit=query.limit, start_key=start)
         token = pagination.encode(page.last_key, scope, secret) if page.last_key else None
         images = [r.to_api() for r in page.records]
         return {"images": images, "count": len(images), "next_token": token}
@@ -168,15 +190,15 @@ class ImageService(UseCases):
         urls: dict[str, str] = {}
         if record.status != "rejected":
             urls["original"] = self.blobs.presign_get(
-                record.original_key, ttl, download_as=record.filename if download else None)
+                record.original_key, ttl, download_as=record.filename if download else None
+            )
         for name, variant in record.variants.items():
             urls[name] = self.blobs.presign_get(variant.key, ttl)
         return urls
 
     def get(self, caller: Caller, image_id: str, download: bool = False) -> dict[str, Any]:
         record = self._get(caller, image_id)
-        return {**record.to_api(), "urls": self._urls(record, download),
-                "expires_in": self.settings.view_url_ttl}
+        return {**record.to_api(), "urls": self._urls(record, download), "expires_in": self.settings.view_url_ttl}
 
     def file_url(self, caller: Caller, image_id: str, variant: str) -> str:
         record = self._get(caller, image_id)
@@ -203,8 +225,9 @@ class ImageService(UseCases):
         """
         record = self._get(caller, image_id)
         if record.status == "rejected":
-            raise Conflict(f"image '{image_id}' was rejected ({record.status_reason}); "
-                           "there is no original to reprocess")
+            raise Conflict(
+                f"image '{image_id}' was rejected ({record.status_reason}); there is no original to reprocess"
+            )
         marked = mark_stale(self.store, image_id, current=record)
         if marked is None:
             raise NotFound(f"no image with id '{image_id}'")
@@ -215,4 +238,3 @@ class ImageService(UseCases):
     def delete(self, caller: Caller, image_id: str) -> None:
         """Remove the image; one half-deleted by an earlier failure is finished."""
         purge(self._find(caller, image_id), self.store, self.blobs, with_original=True)
-

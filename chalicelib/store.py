@@ -15,11 +15,13 @@ list form is a single Query, newest first, reading at most limit+1 items:
 Record items carry the partitions without a tag, tag items those with one.
 Records being deleted carry none, so they drop out of every list at once.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Iterable
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -91,8 +93,15 @@ class ImageStore:
         found = self._db.get_item(TableName=self.table, Key=_dump(_key(image_id)), ConsistentRead=True)
         return ImageRecord.from_item(_load(found["Item"])) if "Item" in found else None
 
-    def list(self, *, owner: str | None, tag: str | None, status: str | None,
-             limit: int, start_key: dict[str, str] | None = None) -> Page:
+    def list(
+        self,
+        *,
+        owner: str | None,
+        tag: str | None,
+        status: str | None,
+        limit: int,
+        start_key: dict[str, str] | None = None,
+    ) -> Page:
         """Newest first. One Query of at most limit+1 items (the extra one
         only tells whether another page exists)."""
         index, partition = index_for(owner, tag, status)
@@ -119,10 +128,7 @@ class ImageStore:
         if more:
             last = items[-1]
             last_key = {k: last[k] for k in key_names}
-        if tag:
-            records = self._get_many([i["image_id"] for i in items])
-        else:
-            records = [ImageRecord.from_item(i) for i in items]
+        records = self._get_many([i["image_id"] for i in items]) if tag else [ImageRecord.from_item(i) for i in items]
         return Page(records, last_key)
 
     def _get_many(self, image_ids: list[str]) -> list[ImageRecord]:
@@ -147,8 +153,7 @@ class ImageStore:
         """Write a new record and its tag items; Conflict if the id exists."""
         record = replace(record, version=1)
         self._transact(
-            [self._put_record(record, "attribute_not_exists(pk)")]
-            + [self._put_tag(record, t) for t in record.tags]
+            [self._put_record(record, "attribute_not_exists(pk)")] + [self._put_tag(record, t) for t in record.tags]
         )
         return record
 
@@ -177,8 +182,7 @@ class ImageStore:
     def delete(self, record: ImageRecord) -> None:
         """Remove the record and its tag items. Repeating it is harmless."""
         self._transact(
-            [self._delete(record.image_id)]
-            + [self._delete(record.image_id, f"TAG#{t}") for t in record.tags]
+            [self._delete(record.image_id)] + [self._delete(record.image_id, f"TAG#{t}") for t in record.tags]
         )
 
     # -- items -------------------------------------------------------------
@@ -194,8 +198,12 @@ class ImageStore:
         return {"Put": put}
 
     def _put_tag(self, record: ImageRecord, tag: str) -> dict:
-        item = {**_key(record.image_id, f"TAG#{tag}"), "image_id": record.image_id, "tag": tag,
-                **_index_attrs(record.owner, tag, record.status, _sort_key(record))}
+        item = {
+            **_key(record.image_id, f"TAG#{tag}"),
+            "image_id": record.image_id,
+            "tag": tag,
+            **_index_attrs(record.owner, tag, record.status, _sort_key(record)),
+        }
         return {"Put": {"TableName": self.table, "Item": _dump(item)}}
 
     def _delete(self, image_id: str, sk: str = "IMAGE") -> dict:
@@ -207,7 +215,7 @@ class ImageStore:
         operations = list(operations)
         try:
             if len(operations) == 1:
-                (kind, params), = operations[0].items()
+                ((kind, params),) = operations[0].items()
                 write = self._db.put_item if kind == "Put" else self._db.delete_item
                 write(**params)
             else:
@@ -216,6 +224,7 @@ class ImageStore:
             code = exc.response["Error"]["Code"]
             reasons = {r.get("Code") for r in exc.response.get("CancellationReasons", [])}
             if code == "ConditionalCheckFailedException" or (
-                    code == "TransactionCanceledException" and reasons & {"ConditionalCheckFailed", "TransactionConflict"}):
+                code == "TransactionCanceledException" and reasons & {"ConditionalCheckFailed", "TransactionConflict"}
+            ):
                 raise Conflict("the image was changed by another request; try again") from exc
             raise

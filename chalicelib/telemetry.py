@@ -13,13 +13,15 @@ Metrics, namespace POWERTOOLS_METRICS_NAMESPACE (default "imgstore"), with a
     ProcessingMs                                   Milliseconds per upload event
     BytesStored                                    Bytes written (original + variants)
 """
+
 from __future__ import annotations
 
 import functools
 import os
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import keys
 
@@ -38,20 +40,21 @@ class _CurrentStdout:
         sys.stdout.flush()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def logger():
     from aws_lambda_powertools.logging import Logger
 
-    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE,
-                  stream=_CurrentStdout(), utc=True)
+    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE, stream=_CurrentStdout(), utc=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def metrics():
     from aws_lambda_powertools.metrics import Metrics
 
-    return Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or NAMESPACE,
-                   service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE)
+    return Metrics(
+        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or NAMESPACE,
+        service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE,
+    )
 
 
 def _ms_since(start: float) -> float:
@@ -59,11 +62,11 @@ def _ms_since(start: float) -> float:
 
 
 def _request_id(event: Any) -> str | None:
-    return getattr(getattr(event, "lambda_context", None) or getattr(event, "context", None),
-                   "aws_request_id", None)
+    return getattr(getattr(event, "lambda_context", None) or getattr(event, "context", None), "aws_request_id", None)
 
 
 # -- API ---------------------------------------------------------------------
+
 
 def _owner(request, body: Any) -> str | None:
     """Who the request acted for: the authenticated principal, else the record's owner or user_id."""
@@ -80,19 +83,23 @@ def log_request(request, get_response: Callable):
     response = get_response(request)
     body = response.body if isinstance(response.body, dict) else None
     context = request.context or {}
-    logger().info("request", extra={
-        "request_id": context.get("requestId"),
-        "function_request_id": _request_id(request),
-        "route": f"{request.method} {context.get('resourcePath') or request.path}",
-        "image_id": (request.uri_params or {}).get("image_id") or (body or {}).get("image_id"),
-        "owner": _owner(request, body),
-        "status": response.status_code,
-        "duration_ms": _ms_since(start),
-    })
+    logger().info(
+        "request",
+        extra={
+            "request_id": context.get("requestId"),
+            "function_request_id": _request_id(request),
+            "route": f"{request.method} {context.get('resourcePath') or request.path}",
+            "image_id": (request.uri_params or {}).get("image_id") or (body or {}).get("image_id"),
+            "owner": _owner(request, body),
+            "status": response.status_code,
+            "duration_ms": _ms_since(start),
+        },
+    )
     return response
 
 
 # -- S3 events ---------------------------------------------------------------
+
 
 def log_s3_event(event, get_response: Callable):
     """S3 middleware: one line per event, and the upload metrics, flushed per event.
@@ -109,7 +116,8 @@ def log_s3_event(event, get_response: Callable):
         "event": name,
         "bucket": event.bucket,
         "key": event.key,
-        "image_id": parsed.image_id if parsed and parsed.image_id
+        "image_id": parsed.image_id
+        if parsed and parsed.image_id
         else keys.image_id_for_object(event.bucket, event.key),
         "owner": parsed.owner if parsed else None,
     }

@@ -5,13 +5,15 @@ about 190 ms of cold start on the API function, more than the whole API code
 path. Every failure raises Invalid (400) or TooLarge (413) with a message that
 names the field and the rule; nothing is written before these checks pass.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from . import formats, keys
 from .config import Settings
@@ -92,14 +94,15 @@ class Upload:
     meta: Metadata
 
 
-_UPLOAD_FIELDS = {"image_data": str, "filename": str, "title": str, "description": str,
-                  "tags": list, "user_id": str}
+_UPLOAD_FIELDS = {"image_data": str, "filename": str, "title": str, "description": str, "tags": list, "user_id": str}
 
 
 def _check_api_size(size: int, settings: Settings) -> None:
     if size > settings.max_api_upload_bytes:
-        raise TooLarge(f"image is {_mb(size)}; uploads through the API are limited to "
-                       f"{_mb(settings.max_api_upload_bytes)}, use POST /uploads for larger files")
+        raise TooLarge(
+            f"image is {_mb(size)}; uploads through the API are limited to "
+            f"{_mb(settings.max_api_upload_bytes)}, use POST /uploads for larger files"
+        )
 
 
 def _image_bytes(data: bytes, settings: Settings) -> formats.Format:
@@ -156,8 +159,16 @@ class PresignedUpload:
     meta: Metadata
 
 
-_PRESIGN_FIELDS = {"filename": str, "content_type": str, "size_bytes": int, "title": str,
-                   "description": str, "tags": list, "user_id": str, "method": str}
+_PRESIGN_FIELDS = {
+    "filename": str,
+    "content_type": str,
+    "size_bytes": int,
+    "title": str,
+    "description": str,
+    "tags": list,
+    "user_id": str,
+    "method": str,
+}
 
 
 def presigned_upload(raw: bytes | None, settings: Settings) -> PresignedUpload:
@@ -177,7 +188,10 @@ def presigned_upload(raw: bytes | None, settings: Settings) -> PresignedUpload:
     return PresignedUpload(
         user_id=user_id(body.get("user_id")),
         filename=keys.sanitize_filename(body["filename"], default=f"image.{formats.BY_MIME[content_type].ext}"),
-        content_type=content_type, size_bytes=size, method=method, meta=_metadata(body),
+        content_type=content_type,
+        size_bytes=size,
+        method=method,
+        meta=_metadata(body),
     )
 
 
@@ -220,7 +234,9 @@ def list_query(params: Mapping[str, str]) -> ListQuery:
     return ListQuery(
         user_id=user_id(params.get("user_id")),
         tag=normalize_tags([tag])[0] if tag else None,
-        status=status, limit=int(raw_limit), next_token=params.get("next_token") or None,
+        status=status,
+        limit=int(raw_limit),
+        next_token=params.get("next_token") or None,
     )
 
 

@@ -8,6 +8,7 @@ without saved data unless given a data_dir, and stops it the way Ctrl-C does.
         requests.get(f"{stack.api_url}/health")
         stack.client("s3").list_objects_v2(Bucket=stack.bucket)
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class BackgroundStack:
-    def __init__(self, log: Path, *, host: str = "127.0.0.1", workers: int = 4, timeout: float = 90,
-                 data_dir: Path | None = None, fresh: bool = False):
+    def __init__(
+        self,
+        log: Path,
+        *,
+        host: str = "127.0.0.1",
+        workers: int = 4,
+        timeout: float = 90,
+        data_dir: Path | None = None,
+        fresh: bool = False,
+    ):
         self.log = log
         self.data_dir = data_dir
         self.fresh = fresh
@@ -37,26 +46,47 @@ class BackgroundStack:
         self.info: dict[str, Any] = {}
         self._ready_file = Path(tempfile.mkdtemp(prefix="imgstore-stack-")) / "ready.json"
 
-    def __enter__(self) -> "BackgroundStack":
+    def __enter__(self) -> BackgroundStack:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self) -> "BackgroundStack":
-        argv = [sys.executable, "-m", "devstack", "--host", self.host, "--api-port", "0", "--aws-port", "0",
-                "--quiet", "--workers", str(self.workers), "--ready-file", str(self._ready_file)]
+    def start(self) -> BackgroundStack:
+        argv = [
+            sys.executable,
+            "-m",
+            "devstack",
+            "--host",
+            self.host,
+            "--api-port",
+            "0",
+            "--aws-port",
+            "0",
+            "--quiet",
+            "--workers",
+            str(self.workers),
+            "--ready-file",
+            str(self._ready_file),
+        ]
         argv += ["--data-dir", str(self.data_dir)] if self.data_dir else ["--no-persist"]
         argv += ["--fresh"] if self.fresh else []
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True,
-                                         preexec_fn=die_with_parent)
+            self.proc = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
         deadline = time.monotonic() + self.timeout
         while not self._ready_file.exists():
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the stack exited with code {self.proc.returncode} while starting:\n"
-                                   f"{self.log_tail()}")
+                raise RuntimeError(
+                    f"the stack exited with code {self.proc.returncode} while starting:\n{self.log_tail()}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"the stack was not ready after {self.timeout:g} s:\n{self.log_tail()}")
@@ -98,5 +128,10 @@ class BackgroundStack:
         from botocore.config import Config
 
         return boto3.session.Session().client(
-            service, endpoint_url=self.aws_url, region_name=self.region, aws_access_key_id="testing",
-            aws_secret_access_key="testing", config=Config(signature_version="s3v4"))
+            service,
+            endpoint_url=self.aws_url,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(signature_version="s3v4"),
+        )

@@ -13,6 +13,7 @@ queue moves it to its dead-letter queue, as Lambda gives up after two retries.
 
     python -m devstack.bridge --stage local --queue-url URL [--workers 4]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,10 +23,11 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote_plus
 
 from scripts.bootstrap import QUEUE_MAX_RECEIVES
@@ -62,8 +64,11 @@ class Subscription:
 def subscriptions(app) -> list[Subscription]:
     from chalice.app import S3EventConfig
 
-    return [Subscription(s.name, s.bucket, tuple(s.events), s.prefix or "", s.suffix or "")
-            for s in app.event_sources if isinstance(s, S3EventConfig)]
+    return [
+        Subscription(s.name, s.bucket, tuple(s.events), s.prefix or "", s.suffix or "")
+        for s in app.event_sources
+        if isinstance(s, S3EventConfig)
+    ]
 
 
 def s3_records(body: str) -> list[dict[str, Any]]:
@@ -125,8 +130,12 @@ class Bridge:
                 except Exception:
                     ok = False
                     self._count("failed")
-                    log.exception("%s failed on %s %s", handler.subscription.name, record.get("eventName"),
-                                  unquote_plus(record["s3"]["object"]["key"]))
+                    log.exception(
+                        "%s failed on %s %s",
+                        handler.subscription.name,
+                        record.get("eventName"),
+                        unquote_plus(record["s3"]["object"]["key"]),
+                    )
         return ok
 
     def _settle(self, message: dict[str, Any], ok: bool) -> None:
@@ -161,8 +170,11 @@ class Bridge:
                 free += 1
             try:
                 messages = self.sqs.receive_message(
-                    QueueUrl=self.queue_url, MaxNumberOfMessages=free, WaitTimeSeconds=20,
-                    AttributeNames=["ApproximateReceiveCount"]).get("Messages", [])
+                    QueueUrl=self.queue_url,
+                    MaxNumberOfMessages=free,
+                    WaitTimeSeconds=20,
+                    AttributeNames=["ApproximateReceiveCount"],
+                ).get("Messages", [])
             except Exception:
                 log.exception("could not poll the queue; trying again")
                 messages = []
@@ -174,7 +186,8 @@ class Bridge:
                     pool.submit(self._work, message, slots)
                 except RuntimeError:  # stopping: hand the message back untouched
                     self.sqs.change_message_visibility(
-                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
                     slots.release()
             for _ in range(free - len(messages)):
                 slots.release()

@@ -1,6 +1,7 @@
 """What `make run` prints once the stack is up: where things are, and examples
 that work as printed (run from the repository root, in bash). The
 integration tests run these very commands."""
+
 from __future__ import annotations
 
 import shlex
@@ -20,46 +21,67 @@ class Example:
 
 
 def aws_cli_environment(aws_url: str, region: str) -> str:
-    return (f"export AWS_ENDPOINT_URL={aws_url} AWS_ACCESS_KEY_ID=testing "
-            f"AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={region}")
+    return (
+        f"export AWS_ENDPOINT_URL={aws_url} AWS_ACCESS_KEY_ID=testing "
+        f"AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={region}"
+    )
 
 
 def examples(api_url: str, aws_url: str, bucket: str, table: str, region: str) -> list[Example]:
     size = (ROOT / SAMPLE).stat().st_size
-    presign = shlex.quote(f'{{"user_id": "alice", "filename": "put.jpg", "content_type": "image/jpeg", '
-                          f'"size_bytes": {size}, "method": "PUT", "tags": ["demo"]}}')
+    presign = shlex.quote(
+        f'{{"user_id": "alice", "filename": "put.jpg", "content_type": "image/jpeg", '
+        f'"size_bytes": {size}, "method": "PUT", "tags": ["demo"]}}'
+    )
     return [
-        Example("upload raw bytes (metadata in the query); the S3 event handler makes it ready", (
-            f"ID=$(curl -s -X POST '{api_url}/images?user_id=alice&filename=sample.jpg&tags=demo' "
-            f"-H 'Content-Type: image/jpeg' --data-binary @{SAMPLE} | {_JSON_FIELD} image_id)",
-            f"until curl -s {api_url}/images/$ID | grep -q '\"status\":\"ready\"'; do sleep 0.5; done",
-            f"curl -s -w '\\n' {api_url}/images/$ID",
-        )),
-        Example("upload JSON with the image in base64", (
-            f"curl -s -w '\\n' -X POST {api_url}/images -H 'Content-Type: application/json' "
-            f"-d '{{\"user_id\": \"alice\", \"filename\": \"b64.jpg\", \"image_data\": "
-            f"\"'$(base64 < {SAMPLE} | tr -d '\\n')'\"}}'",
-        )),
-        Example("a presigned PUT, as a browser uploads a large file", (
-            f"URL=$(curl -s -X POST {api_url}/uploads -H 'Content-Type: application/json' -d {presign} "
-            f"| {_JSON_FIELD} upload_url)",
-            f"curl -s -w '%{{http_code}}\\n' -X PUT -H 'Content-Type: image/jpeg' --data-binary @{SAMPLE} \"$URL\"",
-        )),
-        Example("list (filters: user_id, tag, status; pages: limit, next_token); fetch a variant", (
-            f"curl -s -w '\\n' '{api_url}/images?user_id=alice&tag=demo&limit=10'",
-            f"curl -sL -o /tmp/thumb.jpg '{api_url}/images/'$ID'/file?variant=thumb'",
-        )),
-        Example("straight into the bucket with the AWS CLI (pip install awscli)", (
-            aws_cli_environment(aws_url, region),
-            f"aws s3 cp {SAMPLE} 's3://{bucket}/uploads/alice/my photo.jpg'",
-            f"aws s3 ls --recursive s3://{bucket}/",
-            f"aws dynamodb scan --table-name {table} --select COUNT",
-        ), needs="aws"),
+        Example(
+            "upload raw bytes (metadata in the query); the S3 event handler makes it ready",
+            (
+                f"ID=$(curl -s -X POST '{api_url}/images?user_id=alice&filename=sample.jpg&tags=demo' "
+                f"-H 'Content-Type: image/jpeg' --data-binary @{SAMPLE} | {_JSON_FIELD} image_id)",
+                f'until curl -s {api_url}/images/$ID | grep -q \'"status":"ready"\'; do sleep 0.5; done',
+                f"curl -s -w '\\n' {api_url}/images/$ID",
+            ),
+        ),
+        Example(
+            "upload JSON with the image in base64",
+            (
+                f"curl -s -w '\\n' -X POST {api_url}/images -H 'Content-Type: application/json' "
+                f'-d \'{{"user_id": "alice", "filename": "b64.jpg", "image_data": '
+                f"\"'$(base64 < {SAMPLE} | tr -d '\\n')'\"}}'",
+            ),
+        ),
+        Example(
+            "a presigned PUT, as a browser uploads a large file",
+            (
+                f"URL=$(curl -s -X POST {api_url}/uploads -H 'Content-Type: application/json' -d {presign} "
+                f"| {_JSON_FIELD} upload_url)",
+                f"curl -s -w '%{{http_code}}\\n' -X PUT -H 'Content-Type: image/jpeg' --data-binary @{SAMPLE} \"$URL\"",
+            ),
+        ),
+        Example(
+            "list (filters: user_id, tag, status; pages: limit, next_token); fetch a variant",
+            (
+                f"curl -s -w '\\n' '{api_url}/images?user_id=alice&tag=demo&limit=10'",
+                f"curl -sL -o /tmp/thumb.jpg '{api_url}/images/'$ID'/file?variant=thumb'",
+            ),
+        ),
+        Example(
+            "straight into the bucket with the AWS CLI (pip install awscli)",
+            (
+                aws_cli_environment(aws_url, region),
+                f"aws s3 cp {SAMPLE} 's3://{bucket}/uploads/alice/my photo.jpg'",
+                f"aws s3 ls --recursive s3://{bucket}/",
+                f"aws dynamodb scan --table-name {table} --select COUNT",
+            ),
+            needs="aws",
+        ),
     ]
 
 
-def banner(*, stage: str, api_url: str, aws_url: str, bucket: str, table: str, queue: str,
-           region: str, data_note: str) -> str:
+def banner(
+    *, stage: str, api_url: str, aws_url: str, bucket: str, table: str, queue: str, region: str, data_note: str
+) -> str:
     lines = [
         "",
         f"imgstore is running (stage {stage}). Ctrl-C stops everything.",
@@ -74,6 +96,10 @@ def banner(*, stage: str, api_url: str, aws_url: str, bucket: str, table: str, q
     ]
     for example in examples(api_url, aws_url, bucket, table, region):
         lines += ["", f"  # {example.comment}"] + [f"  {c}" for c in example.commands]
-    lines += ["", "Postman: import postman/imgstore.postman_collection.json and "
-                  "postman/local.postman_environment.json, or run `make postman`.", ""]
+    lines += [
+        "",
+        "Postman: import postman/imgstore.postman_collection.json and "
+        "postman/local.postman_environment.json, or run `make postman`.",
+        "",
+    ]
     return "\n".join(lines)

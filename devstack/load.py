@@ -12,6 +12,7 @@ any check failed. It stops by itself: a fixed number of uploads, a deadline.
 
 Without --api-url it starts a stack of its own (free ports, no saved data).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,7 +55,7 @@ def photos(count: int, size=PHOTO_SIZE) -> list[bytes]:
 
     rng = random.Random(42)
     made = []
-    for n in range(count):
+    for _n in range(count):
         base = Image.linear_gradient("L").resize(size).convert("RGB")
         draw = ImageDraw.Draw(base)
         for _ in range(12):
@@ -95,30 +96,48 @@ class LoadRun:
 
     def _presigned(self, upload: Upload, n: int, data: bytes) -> None:
         method = "POST" if upload.way == "POST form" else "PUT"
-        body = {"user_id": self.owner, "filename": f"p{n}.jpg", "content_type": "image/jpeg",
-                "size_bytes": len(data), "method": method}
-        reply = self._timed(upload, "POST /uploads", lambda: self.http.post(
-            f"{self.api_url}/uploads", json=body, timeout=60))
+        body = {
+            "user_id": self.owner,
+            "filename": f"p{n}.jpg",
+            "content_type": "image/jpeg",
+            "size_bytes": len(data),
+            "method": method,
+        }
+        reply = self._timed(
+            upload, "POST /uploads", lambda: self.http.post(f"{self.api_url}/uploads", json=body, timeout=60)
+        )
         reply.raise_for_status()
         answer = reply.json()
         upload.image_id = answer["image_id"]
         if method == "POST":
             form = answer["upload"]
-            sent = self._timed(upload, "S3 presigned POST", lambda: self.http.post(
-                form["url"], data=form["fields"], files={"file": (f"p{n}.jpg", data, "image/jpeg")}, timeout=60))
+            sent = self._timed(
+                upload,
+                "S3 presigned POST",
+                lambda: self.http.post(
+                    form["url"], data=form["fields"], files={"file": (f"p{n}.jpg", data, "image/jpeg")}, timeout=60
+                ),
+            )
         else:
-            sent = self._timed(upload, "S3 presigned PUT", lambda: self.http.put(
-                answer["upload_url"], data=data, headers=answer["headers"], timeout=60))
+            sent = self._timed(
+                upload,
+                "S3 presigned PUT",
+                lambda: self.http.put(answer["upload_url"], data=data, headers=answer["headers"], timeout=60),
+            )
         sent.raise_for_status()
 
     def _direct(self, upload: Upload, n: int, data: bytes) -> None:
         key = f"uploads/{self.owner}/direct/photo {n} +été.jpg"
-        self._timed(upload, "S3 put_object", lambda: self.s3.put_object(
-            Bucket=self.bucket, Key=key, Body=data, ContentType="image/jpeg"))
+        self._timed(
+            upload,
+            "S3 put_object",
+            lambda: self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="image/jpeg"),
+        )
         upload.image_id = image_id_for_object(self.bucket, key)
 
     def send(self, uploads: list[Upload], images: list[bytes]) -> float:
         """Run every upload with `clients` at once; the seconds it took."""
+
         def one(n: int) -> None:
             upload = uploads[n]
             data = images[n % len(images)]
@@ -152,8 +171,10 @@ class LoadRun:
         cheap; listing, which moto answers by scanning the table, is done only then."""
         while time.monotonic() < deadline:
             if queue_url:
-                attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
-                    "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+                attrs = sqs.get_queue_attributes(
+                    QueueUrl=queue_url,
+                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                )["Attributes"]
                 if any(int(v) for v in attrs.values()):
                     time.sleep(1)
                     continue
@@ -169,8 +190,10 @@ def percentiles(values: list[float]) -> str:
         return "-"
     ordered = sorted(values)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return (f"p50 {statistics.median(ordered):7.0f}   p90 {pick(0.90):7.0f}   p99 {pick(0.99):7.0f}   "
-            f"max {ordered[-1]:7.0f}")
+    return (
+        f"p50 {statistics.median(ordered):7.0f}   p90 {pick(0.90):7.0f}   p99 {pick(0.99):7.0f}   "
+        f"max {ordered[-1]:7.0f}"
+    )
 
 
 def _epoch(iso: str) -> float:
@@ -190,18 +213,20 @@ def cpu_model() -> str:
 def run(args: argparse.Namespace, api_url: str, s3, bucket: str, queues: tuple[str, str] | None, sqs) -> bool:
     load = LoadRun(api_url, s3, bucket, args.clients)
     images = photos(8)
-    ways = ["POST form", "PUT"] * (args.presigned // 2) + ["POST form"] * (args.presigned % 2) \
-        + ["direct"] * args.direct
+    ways = (
+        ["POST form", "PUT"] * (args.presigned // 2) + ["POST form"] * (args.presigned % 2) + ["direct"] * args.direct
+    )
     random.Random(7).shuffle(ways)
     uploads = [Upload(way) for way in ways]
-    print(f"load: {len(uploads)} uploads ({args.presigned} presigned, {args.direct} straight to S3) by "
-          f"{args.clients} clients as user {load.owner}; {len(images)} distinct "
-          f"{PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEGs of {min(map(len, images)) // 1024}-{max(map(len, images)) // 1024} KB")
+    print(
+        f"load: {len(uploads)} uploads ({args.presigned} presigned, {args.direct} straight to S3) by "
+        f"{args.clients} clients as user {load.owner}; {len(images)} distinct "
+        f"{PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEGs of {min(map(len, images)) // 1024}-{max(map(len, images)) // 1024} KB"
+    )
     started = time.time()
     send_s = load.send(uploads, images)
     print(f"load: all uploads sent in {send_s:.1f} s; waiting for the S3 event handler...")
-    settled_at = load.wait_settled(sqs, queues[0] if queues else None, len(uploads),
-                                   time.monotonic() + args.timeout)
+    settled_at = load.wait_settled(sqs, queues[0] if queues else None, len(uploads), time.monotonic() + args.timeout)
 
     everything = load.listing()
     by_id: dict[str, list[dict]] = {}
@@ -223,9 +248,10 @@ def run(args: argparse.Namespace, api_url: str, s3, bucket: str, queues: tuple[s
     wrong_variants = [i for i in expected if variants.get(i) != 3]
     left_in_queues = {}
     if queues:
-        for name, url in zip(("queue", "dead-letter queue"), queues):
-            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        for name, url in zip(("queue", "dead-letter queue"), queues, strict=False):
+            attrs = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
             left_in_queues[name] = sum(int(v) for v in attrs.values())
 
     ready = {i: found[0] for i, found in by_id.items() if found[0]["status"] == "ready"}
@@ -239,17 +265,27 @@ def run(args: argparse.Namespace, api_url: str, s3, bucket: str, queues: tuple[s
     print()
     print(f"machine: {os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}")
     print(f"images:  {len(uploads)} uploaded, {len(everything)} listed, statuses {statuses}")
-    print(f"checks:  lost {len(lost)}, duplicated {len(duplicated)}, unexpected {len(unexpected)}, "
-          f"without exactly 3 variants {len(wrong_variants)}, left in queues {left_in_queues or 'n/a'}")
-    print(f"throughput: uploads sent {len(uploads) / send_s:.1f}/s; "
-          f"uploaded and processed end to end {len(ready) / total_s:.1f} images/s ({total_s:.1f} s in all)")
+    print(
+        f"checks:  lost {len(lost)}, duplicated {len(duplicated)}, unexpected {len(unexpected)}, "
+        f"without exactly 3 variants {len(wrong_variants)}, left in queues {left_in_queues or 'n/a'}"
+    )
+    print(
+        f"throughput: uploads sent {len(uploads) / send_s:.1f}/s; "
+        f"uploaded and processed end to end {len(ready) / total_s:.1f} images/s ({total_s:.1f} s in all)"
+    )
     print("latency (ms):")
     for step in ("POST /uploads", "S3 presigned POST", "S3 presigned PUT", "S3 put_object"):
         print(f"  {step:<24} n={len(steps.get(step, [])):<4} {percentiles(steps.get(step, []))}")
     print(f"  {'upload done -> ready':<24} n={len(to_ready):<4} {percentiles(to_ready)}")
 
-    ok = (not lost and not duplicated and not unexpected and not wrong_variants
-          and statuses == {"ready": len(uploads)} and not any(left_in_queues.values()))
+    ok = (
+        not lost
+        and not duplicated
+        and not unexpected
+        and not wrong_variants
+        and statuses == {"ready": len(uploads)}
+        and not any(left_in_queues.values())
+    )
     print(f"\nload: {'OK: every upload became exactly one ready image' if ok else 'FAILED'}")
     return ok
 
@@ -278,14 +314,23 @@ def main(argv: list[str] | None = None) -> int:
         s3 = boto3.client("s3", config=Config(signature_version="s3v4", max_pool_connections=args.clients))
         sqs = boto3.client("sqs")
         queue = env["S3_EVENTS_QUEUE"]
-        queues = (sqs.get_queue_url(QueueName=queue)["QueueUrl"], sqs.get_queue_url(QueueName=f"{queue}-dlq")["QueueUrl"])
+        queues = (
+            sqs.get_queue_url(QueueName=queue)["QueueUrl"],
+            sqs.get_queue_url(QueueName=f"{queue}-dlq")["QueueUrl"],
+        )
         return 0 if run(args, args.api_url, s3, env["IMAGES_BUCKET"], queues, sqs) else 1
 
     log = Path(tempfile.mkdtemp(prefix="imgstore-load-")) / "stack.log"
     print(f"load: starting a local stack (its log: {log})")
     with BackgroundStack(log) as stack:
-        ok = run(args, stack.api_url, stack.client("s3"), stack.bucket,
-                 (stack.queue_url, stack.dead_letter_queue_url), stack.client("sqs"))
+        ok = run(
+            args,
+            stack.api_url,
+            stack.client("s3"),
+            stack.bucket,
+            (stack.queue_url, stack.dead_letter_queue_url),
+            stack.client("sqs"),
+        )
     if stack.proc.returncode != 0:
         print(f"load: the stack did not stop cleanly (exit {stack.proc.returncode}); see {log}")
         ok = False

@@ -1,4 +1,5 @@
 """Ports: bind one with a clear error when it is taken, or find a free one."""
+
 from __future__ import annotations
 
 import errno
@@ -24,9 +25,11 @@ def bind(host: str, port: int, what: str, setting: str) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise PortInUse(f"{what}: port {port} on {host} is already in use (another `make run`?). "
-                            f"Stop whatever holds it (`ss -ltnp 'sport = :{port}'` shows it) "
-                            f"or pick another port, e.g. `make run {setting}={port + 1}`.") from None
+            raise PortInUse(
+                f"{what}: port {port} on {host} is already in use (another `make run`?). "
+                f"Stop whatever holds it (`ss -ltnp 'sport = :{port}'` shows it) "
+                f"or pick another port, e.g. `make run {setting}={port + 1}`."
+            ) from None
         raise
     return sock
 

@@ -5,6 +5,7 @@ them in order; on Linux each also gets SIGTERM if the runner dies without
 cleaning up (PR_SET_PDEATHSIG), so nothing is left holding a port. Their
 output is forwarded line by line, labelled, to the runner's output.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -43,15 +44,33 @@ class Output:
 class Child:
     """One child process; `ready` is set when it prints a line containing `ready_marker`."""
 
-    def __init__(self, label: str, argv: list[str], *, env: dict[str, str], cwd: str, out: Output,
-                 ready_marker: str | None = None):
+    def __init__(
+        self,
+        label: str,
+        argv: list[str],
+        *,
+        env: dict[str, str],
+        cwd: str,
+        out: Output,
+        ready_marker: str | None = None,
+    ):
         self.label = label
         self.ready = threading.Event()
         self._out = out
         self._marker = ready_marker
         self.proc = subprocess.Popen(
-            argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, errors="replace", bufsize=1, start_new_session=True, preexec_fn=die_with_parent)
+            argv,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            bufsize=1,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
         self._forwarder = threading.Thread(target=self._forward, name=f"{label}-output", daemon=True)
         self._forwarder.start()
 

@@ -13,6 +13,7 @@ and no port behind. A child that dies stops the rest.
     python -m devstack [--host 127.0.0.1] [--api-port 8000] [--aws-port 5000]
                        [--data-dir .local-data | --no-persist] [--fresh]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,16 @@ from scripts.bootstrap import bootstrap, stage_environment  # noqa: E402
 REGION = "us-east-1"
 STARTUP_TIMEOUT = 90  # seconds; the first start compiles bytecode for everything
 # Whatever the developer's shell holds, nothing here may reach a real account.
-_UNSAFE = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE",
-           "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-           "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN")
+_UNSAFE = (
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
 
 
 class StartupFailed(Exception):
@@ -52,8 +60,13 @@ class StartupFailed(Exception):
 
 def local_aws_environment(aws_url: str) -> dict[str, str]:
     """What points boto3 (and the AWS CLI) at moto, with credentials moto accepts."""
-    return {"AWS_ENDPOINT_URL": aws_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+    return {
+        "AWS_ENDPOINT_URL": aws_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }
 
 
 def _url_host(host: str) -> str:
@@ -77,8 +90,10 @@ class LocalStack:
         self.out = out
         self.env = stage_environment(args.stage)
         if not self.env.get("S3_EVENTS_QUEUE"):
-            raise StartupFailed(f"stage '{args.stage}' sets no S3_EVENTS_QUEUE in .chalice/config.json; "
-                                "the local stack needs one to run the S3 handlers")
+            raise StartupFailed(
+                f"stage '{args.stage}' sets no S3_EVENTS_QUEUE in .chalice/config.json; "
+                "the local stack needs one to run the S3 handlers"
+            )
         self.data_dir = None if args.no_persist else Path(args.data_dir) / args.stage
         self.children: list[Child] = []
         self.moto = None
@@ -97,9 +112,15 @@ class LocalStack:
         api_url = f"http://{_url_host(args.host)}:{api_port}"
         self._wait_ready(api_url, stop)
         self.info = {
-            "stage": args.stage, "api_url": api_url, "aws_url": aws_url, "region": REGION,
-            "bucket": env["IMAGES_BUCKET"], "table": env["IMAGES_TABLE"], "queue_url": queue_url,
-            "dead_letter_queue_url": dlq_url, "pid": os.getpid(),
+            "stage": args.stage,
+            "api_url": api_url,
+            "aws_url": aws_url,
+            "region": REGION,
+            "bucket": env["IMAGES_BUCKET"],
+            "table": env["IMAGES_TABLE"],
+            "queue_url": queue_url,
+            "dead_letter_queue_url": dlq_url,
+            "pid": os.getpid(),
         }
         return self.info
 
@@ -123,24 +144,61 @@ class LocalStack:
         if self.data_dir and self.args.fresh:
             shutil.rmtree(self.data_dir, ignore_errors=True)
         if self.data_dir and snapshot.exists(self.data_dir):
-            objects, items = snapshot.restore(session.client("s3"), session.client("dynamodb"),
-                                              env["IMAGES_BUCKET"], env["IMAGES_TABLE"], self.data_dir)
+            objects, items = snapshot.restore(
+                session.client("s3"),
+                session.client("dynamodb"),
+                env["IMAGES_BUCKET"],
+                env["IMAGES_TABLE"],
+                self.data_dir,
+            )
             self.out.line(f" setup | restored {objects} objects and {items} items from {self.data_dir}")
         sqs = session.client("sqs")
         queue = env["S3_EVENTS_QUEUE"]
-        return (sqs.get_queue_url(QueueName=queue)["QueueUrl"],
-                sqs.get_queue_url(QueueName=f"{queue}-dlq")["QueueUrl"])
+        return (sqs.get_queue_url(QueueName=queue)["QueueUrl"], sqs.get_queue_url(QueueName=f"{queue}-dlq")["QueueUrl"])
 
     def _start_children(self, queue_url: str, api_port: int) -> None:
         args = self.args
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         python = sys.executable
-        self.children.append(Child("events", [python, "-m", "devstack.bridge", "--stage", args.stage,
-                                              "--queue-url", queue_url, "--workers", str(args.workers)],
-                                   env=env, cwd=str(ROOT), out=self.out, ready_marker=bridge.READY))
-        self.children.append(Child("api", [str(Path(python).with_name("chalice")), "local", "--no-autoreload",
-                                           "--stage", args.stage, "--host", args.host, "--port", str(api_port)],
-                                   env=env, cwd=str(ROOT), out=self.out))
+        self.children.append(
+            Child(
+                "events",
+                [
+                    python,
+                    "-m",
+                    "devstack.bridge",
+                    "--stage",
+                    args.stage,
+                    "--queue-url",
+                    queue_url,
+                    "--workers",
+                    str(args.workers),
+                ],
+                env=env,
+                cwd=str(ROOT),
+                out=self.out,
+                ready_marker=bridge.READY,
+            )
+        )
+        self.children.append(
+            Child(
+                "api",
+                [
+                    str(Path(python).with_name("chalice")),
+                    "local",
+                    "--no-autoreload",
+                    "--stage",
+                    args.stage,
+                    "--host",
+                    args.host,
+                    "--port",
+                    str(api_port),
+                ],
+                env=env,
+                cwd=str(ROOT),
+                out=self.out,
+            )
+        )
 
     def _wait_ready(self, api_url: str, stop: threading.Event) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -150,8 +208,9 @@ class LocalStack:
                 raise StartupFailed("interrupted while starting")
             dead = [c for c in self.children if not c.alive]
             if dead:
-                raise StartupFailed(f"{dead[0].label} exited with code {dead[0].proc.returncode} "
-                                    "while starting; its output is above")
+                raise StartupFailed(
+                    f"{dead[0].label} exited with code {dead[0].proc.returncode} while starting; its output is above"
+                )
             if time.monotonic() > deadline:
                 raise StartupFailed(f"not ready after {STARTUP_TIMEOUT} s")
             api_up = api_up or _healthy(api_url)
@@ -169,8 +228,13 @@ class LocalStack:
         if self.data_dir and self.info:
             try:
                 session = boto3.session.Session()
-                objects, items = snapshot.save(session.client("s3"), session.client("dynamodb"),
-                                               self.env["IMAGES_BUCKET"], self.env["IMAGES_TABLE"], self.data_dir)
+                objects, items = snapshot.save(
+                    session.client("s3"),
+                    session.client("dynamodb"),
+                    self.env["IMAGES_BUCKET"],
+                    self.env["IMAGES_TABLE"],
+                    self.data_dir,
+                )
                 self.out.line(f" setup | saved {objects} objects and {items} items to {self.data_dir}")
             except Exception as exc:  # never keep the ports because saving failed
                 self.out.line(f" setup | could not save the data: {exc}")
@@ -183,8 +247,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--api-port", type=int, default=8000, help="0 picks a free port")
     parser.add_argument("--aws-port", type=int, default=5000, help="moto's port; 0 picks a free port")
     parser.add_argument("--stage", default="local", help="the Chalice stage whose settings to use")
-    parser.add_argument("--data-dir", default=str(ROOT / ".local-data"),
-                        help="where the data is saved on stop and restored on start")
+    parser.add_argument(
+        "--data-dir", default=str(ROOT / ".local-data"), help="where the data is saved on stop and restored on start"
+    )
     parser.add_argument("--no-persist", action="store_true", help="start empty and save nothing")
     parser.add_argument("--fresh", action="store_true", help="discard the saved data first")
     parser.add_argument("--workers", type=int, default=4, help="S3 events handled at once")
@@ -202,8 +267,10 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stop.set())
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        out.line(f"warning: binding to {args.host}: moto has no authentication, so anyone who can "
-                 "reach this machine can read and change the local data")
+        out.line(
+            f"warning: binding to {args.host}: moto has no authentication, so anyone who can "
+            "reach this machine can read and change the local data"
+        )
     ready_file = Path(args.ready_file) if args.ready_file else None
     stack = None
     code = 0
@@ -211,13 +278,28 @@ def main(argv: list[str] | None = None) -> int:
         stack = LocalStack(args, out)
         info = stack.start(stop)
         if not args.quiet:
-            where = stack.data_dir.relative_to(ROOT) if stack.data_dir and stack.data_dir.is_relative_to(ROOT) \
+            where = (
+                stack.data_dir.relative_to(ROOT)
+                if stack.data_dir and stack.data_dir.is_relative_to(ROOT)
                 else stack.data_dir
-            note = "not kept: moto holds everything in memory" if stack.data_dir is None else \
-                f"saved to {where}/ on stop, restored on start (make run FRESH=1 starts empty)"
-            out.line(guide.banner(stage=args.stage, api_url=info["api_url"], aws_url=info["aws_url"],
-                                  bucket=info["bucket"], table=info["table"],
-                                  queue=stack.env["S3_EVENTS_QUEUE"], region=REGION, data_note=note))
+            )
+            note = (
+                "not kept: moto holds everything in memory"
+                if stack.data_dir is None
+                else f"saved to {where}/ on stop, restored on start (make run FRESH=1 starts empty)"
+            )
+            out.line(
+                guide.banner(
+                    stage=args.stage,
+                    api_url=info["api_url"],
+                    aws_url=info["aws_url"],
+                    bucket=info["bucket"],
+                    table=info["table"],
+                    queue=stack.env["S3_EVENTS_QUEUE"],
+                    region=REGION,
+                    data_note=note,
+                )
+            )
         if ready_file:  # whole or not at all: a reader polls for it
             partial = ready_file.with_name(ready_file.name + ".partial")
             partial.write_text(json.dumps(info))

@@ -10,6 +10,7 @@ Like moto's ThreadedMotoServer, with two differences:
   iteration") and two conditional writes could both pass. SQS long polls are
   the exception, or one would stall everything for up to 20 s.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,10 +43,8 @@ class OneAtATime:
 
 
 class MotoServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 5000, quiet: bool = True,
-                 setting: str = "AWS_PORT"):
-        from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
-                                                   create_backend_app)
+    def __init__(self, host: str = "127.0.0.1", port: int = 5000, quiet: bool = True, setting: str = "AWS_PORT"):
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
         if quiet:  # one access-log line per S3/DynamoDB/SQS call drowns everything else
@@ -53,8 +52,9 @@ class MotoServer:
         app = OneAtATime(DomainDispatcherApplication(create_backend_app))
         sock = bind(host, port, "AWS stand-in (moto)", setting)
         try:
-            self._server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler,
-                                       fd=sock.fileno())
+            self._server = make_server(
+                host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno()
+            )
         finally:
             sock.close()  # the server holds its own duplicate of the descriptor
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
@@ -63,7 +63,7 @@ class MotoServer:
     def port(self) -> int:
         return self._server.server_address[1]
 
-    def start(self) -> "MotoServer":
+    def start(self) -> MotoServer:
         self._thread.start()
         return self
 

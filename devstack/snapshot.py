@@ -11,6 +11,7 @@ upload whose event was still queued at the stop is processed now.
     DIR/objects/       one file per object, named by the SHA-256 of its key
     DIR/items.jsonl    one DynamoDB item (typed JSON) per line
 """
+
 from __future__ import annotations
 
 import base64
@@ -47,8 +48,14 @@ def save(s3, dynamodb, bucket: str, table: str, directory: Path) -> tuple[int, i
             obj = s3.get_object(Bucket=bucket, Key=entry["Key"])
             name = hashlib.sha256(entry["Key"].encode()).hexdigest()
             (staging / "objects" / name).write_bytes(obj["Body"].read())
-            manifest.append({"key": entry["Key"], "file": name, "content_type": obj.get("ContentType"),
-                             "metadata": obj.get("Metadata", {})})
+            manifest.append(
+                {
+                    "key": entry["Key"],
+                    "file": name,
+                    "content_type": obj.get("ContentType"),
+                    "metadata": obj.get("Metadata", {}),
+                }
+            )
     (staging / "objects.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
     items = 0
     with open(staging / "items.jsonl", "w") as out:
@@ -67,15 +74,19 @@ def restore(s3, dynamodb, bucket: str, table: str, directory: Path) -> tuple[int
     lines = (directory / "items.jsonl").read_text().splitlines()
     items = [json.loads(line, object_hook=_decode) for line in lines if line.strip()]
     for start in range(0, len(items), 25):
-        pending = {table: [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]}
+        pending = {table: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
         while pending:
             pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or None
             if pending:
                 time.sleep(0.05)
     manifest = json.loads((directory / "objects.json").read_text())
     for entry in manifest:
-        params = {"Bucket": bucket, "Key": entry["key"], "Metadata": entry.get("metadata") or {},
-                  "Body": (directory / "objects" / entry["file"]).read_bytes()}
+        params = {
+            "Bucket": bucket,
+            "Key": entry["key"],
+            "Metadata": entry.get("metadata") or {},
+            "Body": (directory / "objects" / entry["file"]).read_bytes(),
+        }
         if entry.get("content_type"):
             params["ContentType"] = entry["content_type"]
         s3.put_object(**params)

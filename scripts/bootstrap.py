@@ -8,6 +8,7 @@ A stage that names an S3_EVENTS_QUEUE (the local one) also gets that queue,
 subscribed to the bucket's notifications. Running it again changes nothing
 that is already right.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,7 @@ def stage_environment(stage: str, config_path: Path = ROOT / ".chalice" / "confi
     config = json.loads(config_path.read_text())
     if stage not in config.get("stages", {}):
         raise SystemExit(f"no stage '{stage}' in {config_path}")
-    return {**config.get("environment_variables", {}),
-            **config["stages"][stage].get("environment_variables", {})}
+    return {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
 
 
 def table_definition(name: str) -> dict:
@@ -54,10 +54,14 @@ def table_definition(name: str) -> dict:
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in names],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[
-            {"IndexName": index,
-             "KeySchema": [{"AttributeName": f"g{index[-1]}pk", "KeyType": "HASH"},
-                           {"AttributeName": "gsk", "KeyType": "RANGE"}],
-             "Projection": {"ProjectionType": "ALL"}}
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": f"g{index[-1]}pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
             for index in INDEXES
         ],
     )
@@ -65,13 +69,17 @@ def table_definition(name: str) -> dict:
 
 def cors_rules(origins: list[str]) -> dict:
     """Browsers may POST/PUT straight to the bucket with a presigned URL, and GET what it serves."""
-    return {"CORSRules": [{
-        "AllowedOrigins": origins,
-        "AllowedMethods": ["GET", "HEAD", "PUT", "POST"],
-        "AllowedHeaders": ["*"],
-        "ExposeHeaders": ["ETag"],
-        "MaxAgeSeconds": 3000,
-    }]}
+    return {
+        "CORSRules": [
+            {
+                "AllowedOrigins": origins,
+                "AllowedMethods": ["GET", "HEAD", "PUT", "POST"],
+                "AllowedHeaders": ["*"],
+                "ExposeHeaders": ["ETag"],
+                "MaxAgeSeconds": 3000,
+            }
+        ]
+    }
 
 
 def ensure_bucket(s3, name: str, origins: list[str]) -> str:
@@ -87,11 +95,21 @@ def ensure_bucket(s3, name: str, origins: list[str]) -> str:
             params["CreateBucketConfiguration"] = {"LocationConstraint": region}
         s3.create_bucket(**params)
         outcome = "created"
-    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True,
-        "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
     s3.put_bucket_cors(Bucket=name, CORSConfiguration=cors_rules(origins))
     return outcome
 
@@ -108,8 +126,9 @@ def ensure_table(dynamodb, name: str) -> str:
         outcome = "created"
     ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
-        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={
-            "Enabled": True, "AttributeName": TTL_ATTRIBUTE})
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+        )
     return outcome
 
 
@@ -129,14 +148,28 @@ def ensure_event_queue(sqs, s3, bucket: str, queue: str) -> str:
     """
     _, dlq_arn = _queue_arn(sqs, f"{queue}-dlq")
     url, arn = _queue_arn(sqs, queue)
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={
-        "VisibilityTimeout": str(QUEUE_VISIBILITY_SECONDS),
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": QUEUE_MAX_RECEIVES}),
-        # What AWS requires before S3 may send to the queue.
-        "Policy": json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sqs:SendMessage",
-            "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}}}]}),
-    })
+    sqs.set_queue_attributes(
+        QueueUrl=url,
+        Attributes={
+            "VisibilityTimeout": str(QUEUE_VISIBILITY_SECONDS),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": QUEUE_MAX_RECEIVES}),
+            # What AWS requires before S3 may send to the queue.
+            "Policy": json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "s3.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": arn,
+                            "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}},
+                        }
+                    ],
+                }
+            ),
+        },
+    )
     wanted = {"Id": queue, "QueueArn": arn, "Events": QUEUE_EVENTS}
     current = s3.get_bucket_notification_configuration(Bucket=bucket)
     current.pop("ResponseMetadata", None)
@@ -148,7 +181,8 @@ def ensure_event_queue(sqs, s3, bucket: str, queue: str) -> str:
     outcome = "updated" if len(others) < len(existing) else "created"
     # Setting the configuration makes S3 send an s3:TestEvent; do it only when needed.
     s3.put_bucket_notification_configuration(
-        Bucket=bucket, NotificationConfiguration={**current, "QueueConfigurations": others + [wanted]})
+        Bucket=bucket, NotificationConfiguration={**current, "QueueConfigurations": [*others, wanted]}
+    )
     return outcome
 
 
@@ -160,8 +194,9 @@ def bootstrap(env: dict[str, str], session=None) -> dict[str, str]:
         "table": ensure_table(session.client("dynamodb"), env["IMAGES_TABLE"]),
     }
     if env.get("S3_EVENTS_QUEUE"):
-        outcome["queue"] = ensure_event_queue(session.client("sqs"), session.client("s3"),
-                                              env["IMAGES_BUCKET"], env["S3_EVENTS_QUEUE"])
+        outcome["queue"] = ensure_event_queue(
+            session.client("sqs"), session.client("s3"), env["IMAGES_BUCKET"], env["S3_EVENTS_QUEUE"]
+        )
     return outcome
 
 

@@ -12,6 +12,7 @@ then gateway (the JSON and CORS shape of errors API Gateway answers itself).
 the stack and the functions' log groups). Credentials and region come from the
 usual AWS environment (AWS_PROFILE, AWS_REGION, ...).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,14 +52,18 @@ def _stage_config(config: dict, stage: str) -> dict:
 
 # -- resources ---------------------------------------------------------------------
 
+
 def deploy_stack(cloudformation, stage: str, parameters: dict[str, str]) -> dict[str, str]:
     """Create or update the stage's stack, wait for it, and return its outputs."""
     from botocore.exceptions import ClientError
 
     name = stack_name(stage)
-    request = dict(StackName=name, TemplateBody=TEMPLATE.read_text(),
-                   Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-                   Tags=[{"Key": "app", "Value": "imgstore"}, {"Key": "stage", "Value": stage}])
+    request = dict(
+        StackName=name,
+        TemplateBody=TEMPLATE.read_text(),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Tags=[{"Key": "app", "Value": "imgstore"}, {"Key": "stage", "Value": stage}],
+    )
     try:
         status = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
     except ClientError as exc:
@@ -92,7 +97,7 @@ def stage_variables(outputs: dict[str, str], auth_mode: str, origins: str) -> di
         "AUTH_MODE": auth_mode,
         "CORS_ALLOW_ORIGINS": origins,
     }
-    for mode, name in AUTH_VARIABLES.items():
+    for _mode, name in AUTH_VARIABLES.items():
         variables[name] = None
     if auth_mode == "token":
         variables["AUTH_TOKEN_SECRET_ARN"] = outputs["TokenSecretArn"]
@@ -120,8 +125,9 @@ def resources(stage: str, auth_mode: str | None, origins: str | None, session=No
     if not origins:
         raise SystemExit("set the browser origins: make deploy CORS_ALLOW_ORIGINS=https://app.example (or *)")
     session = session or _session()
-    outputs = deploy_stack(session.client("cloudformation"), stage,
-                           {"Stage": stage, "CorsAllowOrigins": origins, "AuthMode": auth_mode})
+    outputs = deploy_stack(
+        session.client("cloudformation"), stage, {"Stage": stage, "CorsAllowOrigins": origins, "AuthMode": auth_mode}
+    )
     variables = stage_variables(outputs, auth_mode, origins)
     write_stage_variables(stage, variables, path)
     if path == CONFIG:
@@ -131,6 +137,7 @@ def resources(stage: str, auth_mode: str | None, origins: str | None, session=No
 
 
 # -- gateway responses -----------------------------------------------------------
+
 
 def gateway_response(origins: str) -> dict:
     """Gateway errors as imgstore's JSON `{"error": ...}`, with CORS headers.
@@ -176,6 +183,7 @@ def gateway(stage: str, session=None, project: Path = ROOT) -> str:
 
 # -- destroy ---------------------------------------------------------------------
 
+
 def _empty_bucket(s3, bucket: str) -> int:
     from botocore.exceptions import ClientError
 
@@ -183,10 +191,12 @@ def _empty_bucket(s3, bucket: str) -> int:
     try:
         pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
         for page in pages:
-            doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                      for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            doomed = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
             for start in range(0, len(doomed), 1000):
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start:start + 1000], "Quiet": True})
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start : start + 1000], "Quiet": True})
             removed += len(doomed)
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "NoSuchBucket":
@@ -211,11 +221,13 @@ def destroy(stage: str, session=None) -> None:
     if stack is not None:
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         if "BucketName" in outputs:
-            print(f"emptying s3://{outputs['BucketName']}: {_empty_bucket(session.client('s3'), outputs['BucketName'])} objects")
+            bucket = outputs["BucketName"]
+            print(f"emptying s3://{bucket}: {_empty_bucket(session.client('s3'), bucket)} objects")
         if "TokenSecretArn" in outputs:
             # Otherwise the name stays reserved for 30 days and a redeploy fails.
-            session.client("secretsmanager").delete_secret(SecretId=outputs["TokenSecretArn"],
-                                                           ForceDeleteWithoutRecovery=True)
+            session.client("secretsmanager").delete_secret(
+                SecretId=outputs["TokenSecretArn"], ForceDeleteWithoutRecovery=True
+            )
         print(f"deleting stack {name} ...")
         cloudformation.delete_stack(StackName=name)
         cloudformation.get_waiter("stack_delete_complete").wait(StackName=name)

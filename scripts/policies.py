@@ -9,6 +9,7 @@ while the whole suite runs and compares both ways), on the stage's bucket
 (by prefix), table, indexes and secret, named by the stage's environment
 variables in .chalice/config.json; `make deploy` rewrites those first.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,20 +68,30 @@ def _resources(kind: str, stage: str, env: dict[str, str]) -> list[str]:
         "uploads": [f"arn:aws:s3:::{bucket}/uploads/*"],
         "processed": [f"arn:aws:s3:::{bucket}/processed/*"],
         "list-processed": [f"arn:aws:s3:::{bucket}"],
-        "secret": [env.get("AUTH_TOKEN_SECRET_ARN")
-                   or f"arn:aws:secretsmanager:*:*:secret:imgstore-{stage}-auth-token-*"],
+        "secret": [
+            env.get("AUTH_TOKEN_SECRET_ARN") or f"arn:aws:secretsmanager:*:*:secret:imgstore-{stage}-auth-token-*"
+        ],
     }[kind]
 
 
 def policy(stage: str, function: str, env: dict[str, str]) -> dict:
     """The policy document for one function of a stage."""
     logs = f"arn:aws:logs:*:*:log-group:/aws/lambda/{function_name(stage, function)}:*"
-    statements = [{"Sid": "Logs", "Effect": "Allow",
-                   "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                   "Resource": logs}]
+    statements = [
+        {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": logs,
+        }
+    ]
     for number, (actions, kinds) in enumerate(FUNCTIONS[function], 1):
-        statement = {"Sid": f"Code{number}", "Effect": "Allow", "Action": actions,
-                     "Resource": [r for kind in kinds for r in _resources(kind, stage, env)]}
+        statement = {
+            "Sid": f"Code{number}",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": [r for kind in kinds for r in _resources(kind, stage, env)],
+        }
         if kinds == ["list-processed"]:
             statement["Condition"] = {"StringLike": {"s3:prefix": ["processed/*"]}}
         statements.append(statement)

@@ -13,14 +13,15 @@ any more are removed. Settings come from the stage in .chalice/config.json,
 unless the shell sets them; boto3 goes wherever it points (AWS_ENDPOINT_URL
 for the local stack).
 """
+
 from __future__ import annotations
 
 import argparse
 import collections
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a file, scripts/ heads sys.path and scripts/token.py would shadow the standard library.
@@ -54,8 +55,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--owner", help="only this owner's images")
     parser.add_argument("--tag", help="only images with this tag")
-    parser.add_argument("--status", action="append", choices=("ready", "failed", "pending"),
-                        help=f"only images with this status (repeatable; default: {' and '.join(DEFAULT_STATUSES)})")
+    parser.add_argument(
+        "--status",
+        action="append",
+        choices=("ready", "failed", "pending"),
+        help=f"only images with this status (repeatable; default: {' and '.join(DEFAULT_STATUSES)})",
+    )
     parser.add_argument("--image-id", action="append", default=[], help="only this image (repeatable)")
     parser.add_argument("--here", action="store_true", help="render in this process instead of in Lambda")
     return parser.parse_args(argv)
@@ -69,8 +74,9 @@ def main(argv: list[str] | None = None) -> collections.Counter:
         os.environ.setdefault(name, value)
     images = ImageService.from_environment()
     processor = ImageProcessor(images.settings, images.store, images.blobs)
-    ids = args.image_id or list(dict.fromkeys(
-        matching(images, args.owner, args.tag, args.status or list(DEFAULT_STATUSES))))
+    ids = args.image_id or list(
+        dict.fromkeys(matching(images, args.owner, args.tag, args.status or list(DEFAULT_STATUSES)))
+    )
 
     outcomes: collections.Counter = collections.Counter()
     with tqdm(ids, desc="rendering" if args.here else "requesting", unit="image") as progress:

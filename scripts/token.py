@@ -8,6 +8,7 @@ stage's AUTH_TOKEN_SECRET, else the Secrets Manager secret named by the
 stage's AUTH_TOKEN_SECRET_ARN (read with your AWS credentials; `make deploy`
 creates it). Tokens are HS256 JWTs: sub (the owner), adm, iat, exp, iss.
 """
+
 from __future__ import annotations
 
 import os

@@ -8,13 +8,14 @@ Each concern lives in its own module: sniffing (what the bytes are), limits,
 decoding, colour, orientation, sizing, rendering (the variants), metadata
 (camera facts, never GPS) and placeholders (dominant colour, BlurHash).
 """
+
 from __future__ import annotations
 
 from ..config import Settings
 from . import decoding, limits, metadata, orientation, placeholders, rendering, sniffing
 from .outcome import Processed, Rejected, RenderedVariant
 
-__all__ = ["process", "Processed", "Rejected", "RenderedVariant"]
+__all__ = ["Processed", "Rejected", "RenderedVariant", "process"]
 
 
 def process(data: bytes, settings: Settings) -> Processed:
@@ -33,5 +34,6 @@ def process(data: bytes, settings: Settings) -> Processed:
         "blurhash": placeholders.blurhash_of(rendered.smallest),
         **metadata.camera_facts(decoded.exif),
     }
-    return Processed(format=fmt.name, content_type=fmt.mime, width=width, height=height,
-                     variants=rendered.variants, details=details)
+    return Processed(
+        format=fmt.name, content_type=fmt.mime, width=width, height=height, variants=rendered.variants, details=details
+    )

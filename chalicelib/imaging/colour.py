@@ -9,6 +9,7 @@
 - An RGB or grey ICC profile travels with the variants it fits: exact, and
   cheaper than converting.
 """
+
 from __future__ import annotations
 
 import io

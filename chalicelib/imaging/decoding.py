@@ -7,13 +7,14 @@ EPS (Ghostscript) and other plugins are never reached. A failure while
 parsing the bytes is the file's fault: a rejection, never an exception that
 Lambda would retry forever.
 """
+
 from __future__ import annotations
 
 import contextlib
 import functools
 import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from PIL import Image, UnidentifiedImageError
 
@@ -63,9 +64,14 @@ def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: in
     with _untrusted(settings, lambda e: f"the {fmt.name} data is truncated or corrupt{_detail(e)}"):
         image.load()
     return Decoded(
-        image=image, format=fmt, width=width, height=height, frames=frames,
+        image=image,
+        format=fmt,
+        width=width,
+        height=height,
+        frames=frames,
         animated=fmt.name in _ANIMATION_FORMATS and frames > 1,
-        exif=_exif(image), icc_profile=image.info.get("icc_profile") or None,
+        exif=_exif(image),
+        icc_profile=image.info.get("icc_profile") or None,
     )
 
 

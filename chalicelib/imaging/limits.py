@@ -3,6 +3,7 @@
 Checked on what the headers claim, before any pixel is decoded, so a
 decompression bomb (a tiny file claiming huge dimensions) costs nothing.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,8 +32,9 @@ def check_pixels(width: int, height: int, settings: Settings) -> None:
     if width < 1 or height < 1:
         raise Rejected(f"image claims to be {width}x{height} pixels")
     if width * height > settings.max_pixels:
-        raise Rejected(f"image is {width}x{height} pixels ({_mp(width * height)}); "
-                       f"the limit is {_mp(settings.max_pixels)}")
+        raise Rejected(
+            f"image is {width}x{height} pixels ({_mp(width * height)}); the limit is {_mp(settings.max_pixels)}"
+        )
 
 
 def check_frames(frames: int, settings: Settings) -> None:

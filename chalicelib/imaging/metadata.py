@@ -4,6 +4,7 @@ Only these tags are read. The GPS block is never opened, and variants are
 written without any metadata (see rendering), so a location never leaves the
 original. Unreadable values are dropped, never a reason to reject a photo.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

@@ -6,6 +6,7 @@ exif_transpose reads the tag from the image it is given, and the resized
 image no longer carries it for every format (TIFF keeps it in its own tags),
 so the tag is read once from the source and applied here with the same table.
 """
+
 from __future__ import annotations
 
 from PIL import ExifTags, Image

@@ -2,6 +2,7 @@
 
 Plain data, no Pillow types, so the caller (ingest) never needs Pillow's API.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

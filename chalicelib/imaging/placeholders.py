@@ -3,6 +3,7 @@
 Both come from the smallest variant (already upright and small) shrunk
 further, so together they cost a few milliseconds.
 """
+
 from __future__ import annotations
 
 import blurhash
@@ -20,7 +21,7 @@ def dominant_color(image: Image.Image) -> str | None:
     quantized = sample.quantize(colors=8, method=Image.Quantize.FASTOCTREE)
     palette = quantized.getpalette("RGBA") or []
     for _count, index in sorted(quantized.getcolors() or [], reverse=True):
-        red, green, blue, alpha = palette[index * 4:index * 4 + 4]
+        red, green, blue, alpha = palette[index * 4 : index * 4 + 4]
         if alpha >= 128:
             return f"#{red:02x}{green:02x}{blue:02x}"
     return None
@@ -31,6 +32,6 @@ def blurhash_of(image: Image.Image) -> str:
     width, height = sizing.fit(*image.size, _BLURHASH_SAMPLE)
     sample = colour.without_alpha(image).convert("RGB").resize((width, height), Image.Resampling.BOX)
     pixels = list(sample.getdata())
-    rows = [pixels[y * width:(y + 1) * width] for y in range(height)]
+    rows = [pixels[y * width : (y + 1) * width] for y in range(height)]
     across, down = (4, 3) if width > height else (3, 4) if height > width else (4, 4)
     return blurhash.encode(rows, components_x=across, components_y=down)

@@ -10,6 +10,7 @@ Each step answers a measured cost (see bench/imaging.py and the README):
 - alpha is flattened onto white only for JPEG.
 Variants carry no EXIF, XMP or comments; an ICC profile that fits is kept.
 """
+
 from __future__ import annotations
 
 import io
@@ -98,8 +99,12 @@ def _first_step(decoded: Decoded, size: tuple[int, int]) -> Image.Image:
     step = -(-size[1] // bands)
     for top in range(0, size[1], step):
         bottom = min(top + step, size[1])
-        band = image.resize((size[0], bottom - top), _FIRST_FILTER,
-                            box=(0, top * scale, image.width, bottom * scale), reducing_gap=_FIRST_GAP)
+        band = image.resize(
+            (size[0], bottom - top),
+            _FIRST_FILTER,
+            box=(0, top * scale, image.width, bottom * scale),
+            reducing_gap=_FIRST_GAP,
+        )
         out.paste(band, (0, top))
     return out.convert(straight) if out.mode != straight else out
 

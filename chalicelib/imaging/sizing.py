@@ -3,6 +3,7 @@
 Computing each target from the original (not from the previous, already
 rounded variant) keeps a cascade from drifting: 683 must not become 682.
 """
+
 from __future__ import annotations
 
 

@@ -4,6 +4,7 @@ Judged by the bytes alone, never the filename or the declared Content-Type.
 Also refuses polyglots: an image that is at the same time an archive or a PDF
 (data hidden in or after the picture), because the original is served as is.
 """
+
 from __future__ import annotations
 
 import functools
@@ -76,11 +77,9 @@ def sniff(data: bytes) -> formats.Format:
     """The accepted format `data` starts like; Rejected naming what it is otherwise."""
     found = formats.sniff(data[:64])
     if found is None:
-        raise Rejected(f"the file is {_describe(data[:1024])}, not a supported image "
-                       f"(accepted: {_accepted_names()})")
+        raise Rejected(f"the file is {_describe(data[:1024])}, not a supported image (accepted: {_accepted_names()})")
     if not _available(found.name):
-        raise Rejected(f"{found.name} images are not supported by this deployment "
-                       f"(accepted: {_accepted_names()})")
+        raise Rejected(f"{found.name} images are not supported by this deployment (accepted: {_accepted_names()})")
     _refuse_polyglot(data, found)
     return found
 
@@ -94,5 +93,7 @@ def _refuse_polyglot(data: bytes, found: formats.Format) -> None:
     elif b"%PDF-" in data[:1024]:
         hidden = "a PDF document"
     if hidden:
-        raise Rejected(f"the file is a {found.name} image and also {hidden} "
-                       "(data hidden in or after the picture); upload the image alone")
+        raise Rejected(
+            f"the file is a {found.name} image and also {hidden} "
+            "(data hidden in or after the picture); upload the image alone"
+        )
