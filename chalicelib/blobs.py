@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -14,6 +17,59 @@ from . import aws
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 # What a copy with MetadataDirective=REPLACE would otherwise reset.
 _KEPT_HEADERS = ("ContentType", "ContentDisposition", "ContentEncoding", "ContentLanguage", "CacheControl")
+
+
+# -- stable URLs ----------------------------------------------------------------
+# A URL signed at the start of a time window is the same string all through the
+# window, so browsers and CDNs can cache what it serves. botocore signs at "now"
+# and offers no parameter for the time (boto/botocore#2230), so its clock is
+# wrapped once: a context variable, set only around our own signing call, says
+# what "now" is. Other threads and other callers still get the real time.
+_SIGNING_TIME: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("signing_time", default=None)
+_clock_lock = threading.Lock()
+
+
+def _install_signing_clock() -> None:
+    import botocore.auth
+
+    with _clock_lock:
+        if getattr(botocore.auth.get_current_datetime, "imgstore_clock", False):
+            return
+        real = botocore.auth.get_current_datetime
+
+        def get_current_datetime(*args, **kwargs):
+            fixed = _SIGNING_TIME.get()
+            return real(*args, **kwargs) if fixed is None else fixed
+
+        get_current_datetime.imgstore_clock = True
+        botocore.auth.get_current_datetime = get_current_datetime
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where `now` falls among fixed windows of `seconds` (aligned on the Unix epoch)."""
+
+    seconds: int
+    now: float
+
+    @property
+    def start(self) -> int:
+        return int(self.now) - int(self.now) % self.seconds
+
+    @property
+    def end(self) -> int:
+        return self.start + self.seconds
+
+    def url_lifetime(self, ttl: int) -> int:
+        """X-Amz-Expires for a URL signed at `start` that must stay valid `ttl`
+        seconds after it was handed out, however late in the window that was."""
+        return self.seconds + ttl
+
+
+def cache_control(window: int, ttl: int) -> str:
+    """For a variant object: a browser may keep it while the URL that fetched
+    it is certainly still valid (at least `ttl` after the window it was signed in)."""
+    return f"private, max-age={min(window, ttl)}"
 
 
 @dataclass(frozen=True)
@@ -64,8 +120,11 @@ class BlobStore:
                 return None
             raise
 
-    def put(self, key: str, data: bytes, content_type: str) -> None:
-        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+    def put(self, key: str, data: bytes, content_type: str, cache_control: str | None = None) -> None:
+        params = {"Bucket": self.bucket, "Key": key, "Body": data, "ContentType": content_type}
+        if cache_control:
+            params["CacheControl"] = cache_control
+        self._s3.put_object(**params)
 
     def copy_in_place(self, key: str) -> bool:
         """Copy the object onto itself, bytes and headers unchanged, so that S3 sends
@@ -111,11 +170,20 @@ class BlobStore:
 
     # -- presigned URLs ------------------------------------------------------
 
-    def presign_get(self, key: str, expires_in: int, download_as: str | None = None) -> str:
-        params = {"Bucket": self.bucket, "Key": key}
-        if download_as:
-            params["ResponseContentDisposition"] = content_disposition(download_as)
-        return self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+    def presign_get(self, key: str, window: Window, ttl: int, download_as: str | None = None) -> str:
+        """A GET URL signed at the start of `window`: the same string for every
+        call in the window, valid until `ttl` seconds after the window's end."""
+        _install_signing_clock()
+        s3 = self._s3  # created (and its credentials resolved) outside the fixed clock
+        at = datetime.fromtimestamp(window.start, UTC).replace(tzinfo=None)
+        token = _SIGNING_TIME.set(at)
+        try:
+            params = {"Bucket": self.bucket, "Key": key}
+            if download_as:
+                params["ResponseContentDisposition"] = content_disposition(download_as)
+            return s3.generate_presigned_url("get_object", Params=params, ExpiresIn=window.url_lifetime(ttl))
+        finally:
+            _SIGNING_TIME.reset(token)
 
     def presign_put(self, key: str, content_type: str, expires_in: int) -> str:
         params = {"Bucket": self.bucket, "Key": key, "ContentType": content_type}

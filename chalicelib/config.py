@@ -48,6 +48,9 @@ class Settings:
     max_frames: int = 100
     upload_url_ttl: int = 300
     view_url_ttl: int = 3600
+    # GET URLs are signed at the start of the current window of this many
+    # seconds, so they stay byte-identical (and cacheable) all through it.
+    url_window: int = 900
     pending_ttl_days: int = 2
     rejected_ttl_days: int = 30
     presets: tuple[Preset, ...] = field(default=DEFAULT_PRESETS)
@@ -138,6 +141,7 @@ def load(env: dict | None = None) -> Settings:
         max_frames=_int(env, "MAX_FRAMES", 100),
         upload_url_ttl=_int(env, "UPLOAD_URL_TTL", 300),
         view_url_ttl=_int(env, "VIEW_URL_TTL", 3600),
+        url_window=_int(env, "URL_WINDOW", 900),
         presets=_presets(env.get("VARIANT_PRESETS")),
         auth_mode=_auth_mode(env.get("AUTH_MODE")),
         admin_group=env.get("ADMIN_GROUP") or "admins",

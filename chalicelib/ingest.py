@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from . import keys, telemetry
-from .blobs import ObjectInfo
+from .blobs import ObjectInfo, cache_control
 from .errors import Conflict
 from .records import ImageRecord, Variant
 from .service import UseCases, expires_at, mark_stale, purge, set_fields
@@ -107,9 +107,10 @@ class ImageProcessor(UseCases):
     def _store_result(self, record: ImageRecord, result, data: bytes, obj: ObjectInfo) -> ImageRecord | None:
         """Write the variants, then the ready record; remove variants it no longer names."""
         variants = {}
+        caching = cache_control(self.settings.url_window, self.settings.view_url_ttl)
         for rendered in result.variants:
             key_out = keys.variant_key(record.image_id, rendered.name, rendered.ext)
-            self.blobs.put(key_out, rendered.data, rendered.content_type)
+            self.blobs.put(key_out, rendered.data, rendered.content_type, cache_control=caching)
             variants[rendered.name] = Variant(
                 key_out, rendered.width, rendered.height, len(rendered.data), rendered.content_type
             )

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import config, keys, pagination
 from .auth import Caller
-from .blobs import BlobStore
+from .blobs import BlobStore, Window
 from .config import Settings
 from .errors import Conflict, NotFound
 from .records import ImageRecord
@@ -23,6 +23,10 @@ from .store import ImageStore, index_for
 from .validation import ListQuery, PresignedUpload, Upload
 
 DAY = 86400
+
+
+def _now() -> float:
+    return time.time()
 
 
 def expires_at(status: str, settings: Settings) -> int | None:
@@ -169,8 +173,22 @@ class ImageService(UseCases):
         start = pagination.decode(query.next_token, scope, secret) if query.next_token else None
         page = self.store.list(owner=owner, tag=query.tag, status=query.status, limit=query.limit, start_key=start)
         token = pagination.encode(page.last_key, scope, secret) if page.last_key else None
-        images = [r.to_api() for r in page.records]
+        window = self._window()
+        images = [{**r.to_api(), "thumbnail_url": self._thumbnail_url(r, window)} for r in page.records]
         return {"images": images, "count": len(images), "next_token": token}
+
+    def _window(self) -> Window:
+        return Window(self.settings.url_window, _now())
+
+    def _signed(self, key: str, window: Window, download_as: str | None = None) -> str:
+        return self.blobs.presign_get(key, window, self.settings.view_url_ttl, download_as=download_as)
+
+    def _thumbnail_url(self, record: ImageRecord, window: Window) -> str | None:
+        """The smallest variant's URL: what a gallery tile shows; None until there is one."""
+        if not record.variants:
+            return None
+        smallest = min(record.variants.values(), key=lambda v: (v.width * v.height, v.key))
+        return self._signed(smallest.key, window)
 
     def _find(self, caller: Caller, image_id: str) -> ImageRecord:
         """The record, being deleted or not; NotFound when absent or not the caller's."""
@@ -185,30 +203,36 @@ class ImageService(UseCases):
             raise NotFound(f"no image with id '{image_id}'")
         return record
 
-    def _urls(self, record: ImageRecord, download: bool) -> dict[str, str]:
-        ttl = self.settings.view_url_ttl
+    def _urls(self, record: ImageRecord, download: bool, window: Window) -> dict[str, str]:
         urls: dict[str, str] = {}
         if record.status != "rejected":
-            urls["original"] = self.blobs.presign_get(
-                record.original_key, ttl, download_as=record.filename if download else None
-            )
+            urls["original"] = self._signed(record.original_key, window, record.filename if download else None)
         for name, variant in record.variants.items():
-            urls[name] = self.blobs.presign_get(variant.key, ttl)
+            urls[name] = self._signed(variant.key, window)
         return urls
 
     def get(self, caller: Caller, image_id: str, download: bool = False) -> dict[str, Any]:
+        """The record and its URLs; `expires_in` is how long the URLs have left,
+        at least VIEW_URL_TTL (they are signed at the start of the URL window)."""
         record = self._get(caller, image_id)
-        return {**record.to_api(), "urls": self._urls(record, download), "expires_in": self.settings.view_url_ttl}
+        window = self._window()
+        left = window.start + window.url_lifetime(self.settings.view_url_ttl) - int(window.now)
+        return {
+            **record.to_api(),
+            "urls": self._urls(record, download, window),
+            "thumbnail_url": self._thumbnail_url(record, window),
+            "expires_in": left,
+        }
 
     def file_url(self, caller: Caller, image_id: str, variant: str) -> str:
         record = self._get(caller, image_id)
         if variant == "original":
             if record.status == "rejected":
                 raise NotFound(f"image '{image_id}' was rejected: {record.status_reason}")
-            return self.blobs.presign_get(record.original_key, self.settings.view_url_ttl)
+            return self._signed(record.original_key, self._window())
         if variant not in record.variants:
             raise NotFound(f"variant '{variant}' of image '{image_id}' is not available (status {record.status})")
-        return self.blobs.presign_get(record.variants[variant].key, self.settings.view_url_ttl)
+        return self._signed(record.variants[variant].key, self._window())
 
     def update(self, caller: Caller, image_id: str, changes: dict[str, Any]) -> ImageRecord:
         saved = set_fields(self.store, image_id, changes, current=self._get(caller, image_id))

@@ -1,0 +1,139 @@
+"""Stable image URLs: signed at the start of the URL window, so a reload within
+the window gets byte-identical URLs and the browser's cache answers."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from chalicelib.blobs import BlobStore, Window, cache_control
+from tests.conftest import BUCKET, deliver
+from tests.test_api import ready, upload
+
+W = 900
+TTL = 3600
+START = 1_800_000_000 - 1_800_000_000 % W  # a window boundary
+
+
+def query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+
+
+def amz_date(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def test_window_boundaries():
+    assert Window(W, START).start == START and Window(W, START).end == START + W
+    assert Window(W, START + W - 0.001).start == START  # the last instant still belongs to it
+    assert Window(W, START + W).start == START + W  # the boundary opens the next one
+    assert Window(W, START - 1).start == START - W
+    assert Window(W, START + 5).url_lifetime(TTL) == W + TTL
+
+
+def test_one_url_for_the_whole_window_and_a_new_one_after_it(aws):
+    blobs = BlobStore(BUCKET)
+    first = blobs.presign_get("processed/x/thumb.jpg", Window(W, START), TTL)
+    last = blobs.presign_get("processed/x/thumb.jpg", Window(W, START + W - 1), TTL)
+    later = blobs.presign_get("processed/x/thumb.jpg", Window(W, START + W), TTL)
+    assert first == last
+    assert later != first
+    assert query(first)["X-Amz-Date"] == amz_date(START)
+    assert query(later)["X-Amz-Date"] == amz_date(START + W)
+    # Handed out at the last second of its window, the URL still has the TTL to run.
+    assert query(last)["X-Amz-Expires"] == str(W + TTL)
+    assert query(first)["X-Amz-Credential"].split("/")[1] == amz_date(START)[:8]
+
+
+def test_other_keys_and_downloads_get_their_own_urls(aws):
+    blobs = BlobStore(BUCKET)
+    window = Window(W, START)
+    a = blobs.presign_get("processed/a/thumb.jpg", window, TTL)
+    b = blobs.presign_get("processed/b/thumb.jpg", window, TTL)
+    download = blobs.presign_get("processed/a/thumb.jpg", window, TTL, download_as="a.jpg")
+    assert len({a, b, download}) == 3
+    assert query(download)["response-content-disposition"].startswith("attachment;")
+
+
+def test_the_fixed_clock_is_ours_alone(aws):
+    """Signing at a window's start leaves every other signature at the real time,
+    in this thread afterwards and in another thread meanwhile."""
+    import boto3
+    from botocore.config import Config
+
+    blobs = BlobStore(BUCKET)
+    s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
+    seen: list[str] = []
+
+    def sign_elsewhere():
+        seen.append(query(s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "k"}))["X-Amz-Date"])
+
+    old = Window(W, START - 10 * W)
+    threads = [threading.Thread(target=sign_elsewhere) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for _ in range(20):
+        assert query(blobs.presign_get("k", old, TTL))["X-Amz-Date"] == amz_date(old.start)
+    for t in threads:
+        t.join()
+    sign_elsewhere()
+    now = datetime.now(UTC)
+    assert len(seen) == 5
+    for stamp in seen:
+        assert abs((now - datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)).total_seconds()) < 120
+
+
+def test_cache_control_never_outlives_the_url():
+    assert cache_control(900, 3600) == "private, max-age=900"
+    assert cache_control(7200, 3600) == "private, max-age=3600"
+
+
+def test_variants_are_written_with_that_cache_control(client, s3, jpeg):
+    image = ready(client, jpeg)
+    for variant in image["variants"].values():
+        head = s3.head_object(Bucket=BUCKET, Key=variant["key"])
+        assert head["CacheControl"] == "private, max-age=900"
+
+
+def test_api_urls_are_the_same_on_every_call_in_a_window(client, jpeg, monkeypatch):
+    image = ready(client, jpeg)
+    path = f"/images/{image['image_id']}"
+    moments = iter([START + 1, START + W - 1, START + W])
+    monkeypatch.setattr("chalicelib.service._now", lambda: next(moments))
+    early, late, next_window = (client.http.get(path).json_body for _ in range(3))
+    assert early["urls"] == late["urls"] and early["thumbnail_url"] == late["thumbnail_url"]
+    assert next_window["urls"]["thumb"] != early["urls"]["thumb"]
+    assert (early["expires_in"], late["expires_in"]) == (W + TTL - 1, TTL + 1)
+    assert query(early["thumbnail_url"])["X-Amz-Date"] == amz_date(START)
+
+
+def test_the_list_gives_each_tile_its_thumbnail_url(client, jpeg, monkeypatch):
+    done = ready(client, jpeg)
+    pending = upload(client, jpeg).json_body
+    monkeypatch.setattr("chalicelib.service._now", lambda: START + 7)
+    listed = {i["image_id"]: i for i in client.http.get("/images?user_id=alice").json_body["images"]}
+    thumb = listed[done["image_id"]]["thumbnail_url"]
+    assert urlparse(thumb).path.endswith(done["variants"]["thumb"]["key"])  # the smallest variant
+    assert query(thumb)["X-Amz-Date"] == amz_date(START)
+    assert listed[pending["image_id"]]["thumbnail_url"] is None
+    assert client.http.get(f"/images/{done['image_id']}").json_body["thumbnail_url"] == thumb
+
+
+def test_the_file_redirect_is_stable_too(client, jpeg, monkeypatch):
+    image = ready(client, jpeg)
+    moments = iter([START + 3, START + 600])
+    monkeypatch.setattr("chalicelib.service._now", lambda: next(moments))
+    first, second = (client.http.get(f"/images/{image['image_id']}/file?variant=thumb") for _ in range(2))
+    assert first.headers["Location"] == second.headers["Location"]
+    assert first.headers["Cache-Control"] == "no-store"  # the redirect itself is re-asked; its target is cached
+
+
+@pytest.mark.parametrize("window", ["0", "-5", "soon"])
+def test_url_window_must_be_a_positive_integer(window):
+    from chalicelib import config
+
+    with pytest.raises(RuntimeError, match="URL_WINDOW"):
+        config.load({"IMAGES_BUCKET": "b", "IMAGES_TABLE": "t", "URL_WINDOW": window})
