@@ -87,6 +87,31 @@ def delete_image(image_id):
     return {"message": "image deleted", "image_id": image_id}
 
 
+# -- the web app (chalicelib/web/); its module is imported only when these are called --
+
+
+@app.route("/", methods=["GET"])
+def web_index():
+    from chalicelib import webapp
+
+    request = app.current_request
+    return webapp.index(request, http.url_for(request, "/"), config.load())
+
+
+@app.route("/app/{name}", methods=["GET"])
+def web_asset(name):
+    from chalicelib import webapp
+
+    return webapp.asset(app.current_request, name)
+
+
+@app.route("/client-config", methods=["GET"])
+def client_config():
+    from chalicelib import webapp
+
+    return webapp.client_config(config.load())
+
+
 @app.on_s3_event(bucket=config.trigger_bucket(), prefix="uploads/", events=["s3:ObjectCreated:*"])
 def on_upload(event):
     return ImageProcessor.from_environment().ingest(event.bucket, event.key)

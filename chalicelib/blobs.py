@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from botocore.exceptions import ClientError
 
@@ -198,3 +198,14 @@ class BlobStore:
             Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
             ExpiresIn=expires_in,
         )
+
+    def url_origins(self) -> list[str]:
+        """The origins (scheme://host[:port]) of this bucket's presigned GET and POST
+        URLs: where a browser fetches images from and uploads to. Signing is local."""
+        urls = [
+            self._s3.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": "processed/x"}, ExpiresIn=60
+            ),
+            self.presign_post("uploads/x", "image/jpeg", 1, 60)["url"],
+        ]
+        return sorted({f"{p.scheme}://{p.netloc}" for p in map(urlsplit, urls)})

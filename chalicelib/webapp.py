@@ -1,0 +1,114 @@
+"""The web app's HTTP side: `GET /` (the page), `GET /app/{name}` (its static
+files, a fixed list in chalicelib/web/) and `GET /client-config` (what the page
+must know about this stage).
+
+Imported by the routes that serve it, never on the API's path, and a file is
+read from disk only when it is asked for. No build step: the files are served
+as they are in the repository.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+from chalice.app import Request, Response
+
+from . import formats
+from .blobs import BlobStore
+from .config import Settings
+from .errors import NotFound
+
+WEB = Path(__file__).resolve().parent / "web"
+# Every file the app may serve, and its type; nothing else under web/ is reachable.
+ASSETS = {
+    "app.js": "text/javascript; charset=utf-8",
+    "api.js": "text/javascript; charset=utf-8",
+    "blurhash.js": "text/javascript; charset=utf-8",
+    "app.css": "text/css; charset=utf-8",
+    "icon.svg": "image/svg+xml",
+}
+HTML = "text/html; charset=utf-8"
+# Names are not versioned, so the browser asks again each time and gets a 304
+# when the file is unchanged (ETag).
+REVALIDATE = "no-cache"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+
+@functools.lru_cache(maxsize=len(ASSETS) + 1)
+def _read(name: str) -> tuple[bytes, str]:
+    """The file's bytes and a strong ETag; read once per container, when first asked."""
+    data = (WEB / name).read_bytes()
+    return data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    wanted = (request.headers.get("if-none-match") or "").split(",")
+    return etag in (w.strip().removeprefix("W/") for w in wanted)
+
+
+def _file(request: Request, name: str, content_type: str, data: bytes, etag: str, extra: dict) -> Response:
+    headers = {"Content-Type": content_type, "Cache-Control": REVALIDATE, "ETag": etag, **SECURITY_HEADERS, **extra}
+    if _not_modified(request, etag):
+        return Response(body="", status_code=304, headers=headers)
+    return Response(body=data.decode("utf-8"), status_code=200, headers=headers)
+
+
+def content_security_policy(settings: Settings) -> str:
+    """Only this origin's scripts and styles; images and uploads only from the bucket."""
+    bucket = " ".join(BlobStore(settings.bucket).url_origins())
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src 'self' data: blob: {bucket}",
+            f"connect-src 'self' {bucket}",
+            "manifest-src 'self'",
+            "base-uri 'self'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def index(request: Request, base_path: str, settings: Settings) -> Response:
+    """The page, with its <base> set to where the API is mounted (API Gateway adds a
+    stage prefix), so every relative URL in it reaches this API."""
+    data, etag = _read("index.html")
+    page = data.replace(b"{{BASE}}", base_path.encode())
+    etag = '"' + hashlib.sha256(page).hexdigest()[:32] + '"'
+    return _file(request, "index.html", HTML, page, etag, {"Content-Security-Policy": content_security_policy(settings)})
+
+
+def asset(request: Request, name: str) -> Response:
+    content_type = ASSETS.get(name)
+    if content_type is None:
+        raise NotFound(f"no file '{name}' in the web app")
+    data, etag = _read(name)
+    return _file(request, name, content_type, data, etag, {})
+
+
+def client_config(settings: Settings) -> dict:
+    """What the page needs to know about this stage, without signing in."""
+    return {
+        "auth_mode": settings.auth_mode,
+        "admin_group": settings.admin_group if settings.auth_mode == "cognito" else None,
+        "upload": {
+            "flow": "presigned-post",
+            "max_bytes": settings.max_upload_bytes,
+            "content_types": list(formats.UPLOAD_CONTENT_TYPES),
+            "extensions": {f".{f.ext}": f.mime for f in formats.ACCEPTED} | {".jpeg": "image/jpeg", ".tif": "image/tiff", ".heif": "image/heif"},
+        },
+        "variants": list(settings.preset_names),
+        "page_size": 30,
+        "url_window_seconds": settings.url_window,
+        "view_url_ttl_seconds": settings.view_url_ttl,
+    }
