@@ -16,8 +16,8 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 help:
 	@echo "make test        run the whole test suite (creates .venv when missing)"
 	@echo "make resources   create the stage's bucket and table (STAGE=dev)"
-	@echo "make run         imgstore on this machine: API :8000, AWS (moto) :5000; Ctrl-C stops"
-	@echo "                 (BIND=, API_PORT=, AWS_PORT=; FRESH=1 forgets the saved data)"
+	@echo "make run         imgstore on this machine: web app and API :8000, AWS (moto) :5000; Ctrl-C stops"
+	@echo "                 (BIND=, API_PORT=, AWS_PORT=; FRESH=1 forgets the saved data; AUTH_MODE=token)"
 	@echo "make postman     run the Postman collection against a running \`make run\`"
 	@echo "make load        a bounded load run on a local stack of its own"
 	@echo "make bench       time the imaging pipelines side by side (bench/imaging.py)"
@@ -58,7 +58,7 @@ reprocess: venv
 	$(BIN)/python -m scripts.reprocess --stage $(STAGE) $(ARGS)
 
 run: venv
-	$(BIN)/python -m devstack --host $(BIND) --api-port $(API_PORT) --aws-port $(AWS_PORT) $(if $(FRESH),--fresh)
+	$(BIN)/python -m devstack --host $(BIND) --api-port $(API_PORT) --aws-port $(AWS_PORT) $(if $(FRESH),--fresh) $(if $(AUTH_MODE),--auth-mode $(AUTH_MODE))
 
 # newman, pinned in package-lock.json; node and npm from Debian when missing.
 node_modules/.installed: package.json package-lock.json

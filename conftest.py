@@ -1,5 +1,5 @@
 """Top-level pytest set-up (pytest accepts `pytest_plugins` only here)."""
-pytest_plugins = ["tests.iam_recorder"]
+pytest_plugins = ["tests.iam_recorder", "tests.stacks"]
 
 
 def pytest_configure(config):

@@ -79,19 +79,47 @@ def examples(api_url: str, aws_url: str, bucket: str, table: str, region: str) -
     ]
 
 
+def token_for(name: str, secret: str) -> str:
+    from chalicelib.auth import issue_token
+
+    return issue_token(name, secret, ttl_seconds=7 * 86400)
+
+
 def banner(
-    *, stage: str, api_url: str, aws_url: str, bucket: str, table: str, queue: str, region: str, data_note: str
+    *,
+    stage: str,
+    api_url: str,
+    aws_url: str,
+    bucket: str,
+    table: str,
+    queue: str,
+    region: str,
+    data_note: str,
+    token_secret: str | None = None,
 ) -> str:
     lines = [
         "",
+        f"Open the web app: {api_url}/",
+        "",
         f"imgstore is running (stage {stage}). Ctrl-C stops everything.",
         "",
+        f"  web app           {api_url}/   (upload, browse, edit and delete images in a browser)",
         f"  API               {api_url}",
         f"  AWS endpoint      {aws_url}   (moto: S3, DynamoDB, SQS; any credentials work)",
         f"  bucket, table     {bucket}, {table}",
         f"  S3 events         queue {queue} -> the app's S3 handlers",
         f"  data              {data_note}",
         "",
+    ]
+    if token_secret:
+        lines += [
+            "  sign in           AUTH_MODE=token: paste a bearer token; alice's, valid 7 days:",
+            f"                    {token_for('alice', token_secret)}",
+            "",
+            "Every API call needs -H 'Authorization: Bearer <token>'; the examples below leave it out.",
+            "",
+        ]
+    lines += [
         "Try it from the repository root, in another terminal:",
     ]
     for example in examples(api_url, aws_url, bucket, table, region):

@@ -11,7 +11,10 @@ stops it all in reverse order (saving the data first), leaving no process
 and no port behind. A child that dies stops the rest.
 
     python -m devstack [--host 127.0.0.1] [--api-port 8000] [--aws-port 5000]
-                       [--data-dir .local-data | --no-persist] [--fresh]
+                       [--data-dir .local-data | --no-persist] [--fresh] [--auth-mode token]
+
+The web app is the API's `/`; its origin is added to the bucket's CORS rules,
+as `make deploy` does on AWS, so the page can upload with a presigned POST.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -76,6 +80,18 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def app_origins(host: str, port: int) -> list[str]:
+    """The origins a browser may load the web app from: the API's, and on
+    loopback both of its usual names."""
+    shown = _url_host(host)
+    names = [shown]
+    if shown in ("127.0.0.1", "localhost"):
+        names = ["127.0.0.1", "localhost"]
+    elif shown == "[::1]":
+        names = ["[::1]", "localhost"]
+    return [f"http://{name}:{port}" for name in names]
+
+
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=2) as reply:
@@ -106,13 +122,17 @@ class LocalStack:
         probe = bind(args.host, args.api_port, "API (chalice local)", "API_PORT")
         api_port = probe.getsockname()[1]
         probe.close()
-        aws_url = self._start_aws()
-        queue_url, dlq_url = self._create_resources()
-        self._start_children(queue_url, api_port)
         api_url = f"http://{_url_host(args.host)}:{api_port}"
+        aws_url = self._start_aws()
+        self._set_auth_mode()
+        queue_url, dlq_url = self._create_resources(app_origins(args.host, api_port))
+        self._start_children(queue_url, api_port)
         self._wait_ready(api_url, stop)
         self.info = {
+            **self.info,
             "stage": args.stage,
+            "app_url": f"{api_url}/",
+            "auth_mode": os.environ.get("AUTH_MODE", "none"),
             "api_url": api_url,
             "aws_url": aws_url,
             "region": REGION,
@@ -135,11 +155,24 @@ class LocalStack:
             os.environ.pop(name, None)
         return aws_url
 
-    def _create_resources(self) -> tuple[str, str]:
+    def _set_auth_mode(self) -> None:
+        """--auth-mode token: the API checks bearer tokens signed with a secret made
+        now (or AUTH_TOKEN_SECRET), which the children inherit."""
+        if self.args.auth_mode == "none":
+            os.environ.pop("AUTH_MODE", None)
+            return
+        os.environ["AUTH_MODE"] = "token"
+        os.environ["AUTH_TOKEN_SECRET"] = os.environ.get("AUTH_TOKEN_SECRET") or secrets.token_urlsafe(32)
+        self.info["token_secret"] = os.environ["AUTH_TOKEN_SECRET"]
+
+    def _create_resources(self, app_origins: list[str]) -> tuple[str, str]:
         """The stage's resources as on AWS, then the saved data; the events queue's
-        and its dead-letter queue's URLs."""
+        and its dead-letter queue's URLs. The bucket's CORS rules also allow the
+        web app's own origins."""
         env, session = self.env, boto3.session.Session()
-        created = bootstrap(env, session)
+        listed = [o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()]
+        origins = listed if "*" in listed else list(dict.fromkeys(listed + app_origins))
+        created = bootstrap({**env, "CORS_ALLOW_ORIGINS": ",".join(origins)}, session)
         self.out.line(f" setup | {', '.join(f'{k} {v}' for k, v in created.items())}")
         if self.data_dir and self.args.fresh:
             shutil.rmtree(self.data_dir, ignore_errors=True)
@@ -256,6 +289,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ready-file", help="write the stack's addresses here (JSON) once ready")
     parser.add_argument("--quiet", action="store_true", help="print no banner")
     parser.add_argument("--verbose", action="store_true", help="log every request moto serves")
+    parser.add_argument(
+        "--auth-mode", choices=("none", "token"), default="none", help="token: the API wants bearer tokens"
+    )
     return parser.parse_args(argv)
 
 
@@ -298,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                     queue=stack.env["S3_EVENTS_QUEUE"],
                     region=REGION,
                     data_note=note,
+                    token_secret=info.get("token_secret"),
                 )
             )
         if ready_file:  # whole or not at all: a reader polls for it

@@ -152,9 +152,12 @@ function tileFor(record) {
     img.decoding = "async";
     img.addEventListener("load", () => tile.classList.add("loaded"));
     img.addEventListener("error", () => { tile.classList.add("broken"); });
+    const caption = document.createElement("span");
+    caption.className = "caption";
+    caption.setAttribute("aria-hidden", "true");
     const badge = document.createElement("span");
     badge.className = "badge";
-    open.append(canvas, img, badge);
+    open.append(canvas, img, caption, badge);
     open.addEventListener("click", () => openDetail(record.image_id, open));
     tile.append(open);
   }
@@ -164,8 +167,9 @@ function tileFor(record) {
 
 function updateTile(tile, record) {
   tile.dataset.status = record.status;
-  const [canvas, img, badge] = tile.querySelector("button").children;
+  const [canvas, img, caption, badge] = tile.querySelector("button").children;
   img.alt = altText(record);
+  caption.textContent = record.thumbnail_url ? "" : altText(record);
   badge.textContent = record.status === "ready" ? "" : record.status;
   tile.title = record.status_reason ? `${record.status}: ${record.status_reason}` : altText(record);
   if (record.dominant_color) tile.style.backgroundColor = record.dominant_color;
@@ -208,8 +212,7 @@ async function loadMore(first = false) {
     for (const record of page.images) grid.append(tileFor(record));
     for (const record of page.images) if (!SETTLED.has(record.status) && record.status !== "failed") watch(record.image_id);
     state.nextToken = page.next_token;
-    const shown = grid.children.length;
-    $("gallery-state").textContent = shown === 0 ? "No images yet." : `${shown} image${shown === 1 ? "" : "s"} shown${state.nextToken ? "; scroll for more" : ""}.`;
+    showCount();
     $("more").hidden = !state.nextToken;
   } catch (err) {
     if (generation === state.generation) {
@@ -220,6 +223,16 @@ async function loadMore(first = false) {
     if (generation === state.generation) state.loading = false;
   }
   if (generation === state.generation && state.nextToken && nearBottom()) loadMore();
+}
+
+function showCount() {
+  const shown = $("gallery").children.length;
+  $("gallery-state").textContent = shown === 0 ? "No images yet." : `${shown} image${shown === 1 ? "" : "s"} shown${state.nextToken ? "; scroll for more" : ""}.`;
+}
+
+function addTile(record) {
+  $("gallery").prepend(tileFor(record));
+  if (!state.loading) showCount();
 }
 
 function nearBottom() {
@@ -262,7 +275,7 @@ function watch(imageId, onChange) {
     }
     const tile = document.querySelector(`#gallery [data-image-id="${CSS.escape(imageId)}"]`);
     if (tile) updateTile(tile, record);
-    else if (generation === state.generation && matchesFilters(record)) $("gallery").prepend(tileFor(record));
+    else if (generation === state.generation && matchesFilters(record)) addTile(record);
     watching.get(imageId).forEach((f) => f(record));
     if (SETTLED.has(record.status) || Date.now() - started > POLL_LIMIT_MS) watching.delete(imageId);
     else setTimeout(tick, POLL_MS);
@@ -280,6 +293,7 @@ function contentType(file) {
 }
 
 const megabytes = (n) => `${(n / 1048576).toFixed(1)} MB`;
+const bytes = (n) => (n < 1048576 ? `${Math.round(n / 1024)} KB` : megabytes(n));
 const tagList = (text) => text.split(",").map((t) => t.trim()).filter(Boolean);
 
 function sendingRow(file) {
@@ -317,7 +331,7 @@ async function uploadOne(file, title, tags) {
     });
     ui.bar.value = 1;
     ui.set("processing", "processing…");
-    if (matchesFilters(answer.image)) $("gallery").prepend(tileFor(answer.image));
+    if (matchesFilters(answer.image)) addTile(answer.image);
     watch(answer.image_id, (record, err) => {
       if (err) return ui.set("error", `error: ${err.message}`);
       if (record.status === "ready") {
@@ -370,7 +384,7 @@ function metaRows(r) {
     ["Reason", r.status_reason],
     ["Format", r.format],
     ["Dimensions", r.width && r.height ? `${r.width} × ${r.height}` : null],
-    ["Size", r.size_bytes ? megabytes(r.size_bytes) : null],
+    ["Size", r.size_bytes ? bytes(r.size_bytes) : null],
     ["Camera", camera || null],
     ["Taken", r.taken_at],
     ["Tags", r.tags.length ? r.tags.join(", ") : "none"],
@@ -464,9 +478,12 @@ $("delete-yes").addEventListener("click", async () => {
     await api.remove(record.image_id);
     const tile = document.querySelector(`#gallery [data-image-id="${CSS.escape(record.image_id)}"]`);
     if (tile) tile.remove();
-    state.opener = $("gallery-state");
+    state.opener = null;
     closeDetail();
-    $("gallery-state").textContent = `Deleted ${altText(record)}.`;
+    showCount();
+    $("gallery-state").textContent += ` Deleted ${altText(record)}.`;
+    $("gallery-state").setAttribute("tabindex", "-1");
+    $("gallery-state").focus();
   } catch (err) {
     showError(err, "Deleting");
   }

@@ -1,5 +1,6 @@
 """The local stack over real HTTP: one stack per test process (so per xdist
-worker), started on free ports exactly as `make run` starts it."""
+worker), started on free ports exactly as `make run` starts it (the `stack`
+fixture is in tests/stacks.py, shared with the browser tests)."""
 from __future__ import annotations
 
 import time
@@ -8,7 +9,6 @@ from typing import Any, Iterable
 
 import pytest
 
-from devstack.background import BackgroundStack
 from tests.conftest import image_bytes
 
 POLL_TIMEOUT = 45  # seconds an image may take to settle; a 2-core CI box runs two stacks at once
@@ -16,15 +16,6 @@ POLL_TIMEOUT = 45  # seconds an image may take to settle; a 2-core CI box runs t
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: starts the local stack (skipped by `make test-fast`)")
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory):
-    log = tmp_path_factory.mktemp("stack") / "stack.log"
-    running = BackgroundStack(log).start()
-    yield running
-    code = running.stop()
-    assert code == 0, f"the stack did not stop cleanly (exit {code}):\n{running.log_tail()}"
 
 
 @pytest.fixture(scope="session")
