@@ -11,7 +11,7 @@ API_PORT ?= 8000
 AWS_PORT ?= 5000
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help venv test test-fast resources clean run newman postman load deploy destroy policies token
+.PHONY: help venv test test-fast resources clean run newman browser postman load deploy destroy policies token
 
 help:
 	@echo "make test        run the whole test suite (creates .venv when missing)"
@@ -38,8 +38,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 venv: $(VENV)/.installed
 
-test: venv newman
-	$(BIN)/python -m pytest -n 2 -q
+# loadgroup: the browser tests share one worker (one browser, one token-mode stack).
+test: venv newman browser
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -x -m "not slow"
@@ -69,6 +70,15 @@ node_modules/.installed: package.json package-lock.json
 
 newman: node_modules/.installed
 
+# The browser tests drive Debian's Chromium through Playwright (never
+# `playwright install`: it downloads a browser from a host we cannot reach).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@echo "installing chromium with apt-get (for the browser tests)"
+	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+browser: $(CHROMIUM)
+
 postman: newman venv
 	@$(BIN)/python -c "import urllib.request; urllib.request.urlopen('http://$(BIND):$(API_PORT)/health', timeout=5)" \
 		2>/dev/null || { echo "nothing answers on http://$(BIND):$(API_PORT): start \`make run\` first"; exit 1; }
@@ -90,6 +100,7 @@ deploy: venv
 	$(AWS) $(BIN)/python scripts/deploy.py resources --stage $(STAGE) $(if $(AUTH_MODE),--auth-mode '$(AUTH_MODE)') $(if $(CORS_ALLOW_ORIGINS),--origins '$(CORS_ALLOW_ORIGINS)')
 	$(AWS) $(BIN)/chalice deploy --stage $(STAGE)
 	$(AWS) $(BIN)/python scripts/deploy.py gateway --stage $(STAGE)
+	$(AWS) $(BIN)/python scripts/deploy.py web --stage $(STAGE)
 
 # chalice delete first: it removes the functions, the API and the bucket's
 # notifications; then the stack (emptied bucket, table, secret or user pool).

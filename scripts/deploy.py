@@ -2,12 +2,15 @@
 
     python scripts/deploy.py resources --stage prod [--auth-mode token] [--origins https://a.example,...]
     python scripts/deploy.py gateway --stage prod
+    python scripts/deploy.py web --stage prod
     python scripts/deploy.py destroy --stage prod [--yes]
 
 `make deploy` runs: resources (the CloudFormation stack infra/resources.yaml,
 its outputs written into the stage's environment variables in
 .chalice/config.json, the IAM policies rewritten for them), `chalice deploy`,
-then gateway (the JSON and CORS shape of errors API Gateway answers itself).
+gateway (the JSON and CORS shape of errors API Gateway answers itself), then
+web (the bucket's CORS rules also allow the web app's origin, the API's URL
+or its custom domain, which exists only once `chalice deploy` has run).
 `make destroy` runs `chalice delete`, then destroy (empty the bucket, delete
 the stack and the functions' log groups). Credentials and region come from the
 usual AWS environment (AWS_PROFILE, AWS_REGION, ...).
@@ -117,17 +120,58 @@ def write_stage_variables(stage: str, variables: dict[str, str | None], path: Pa
     path.write_text(json.dumps(config, indent=2) + "\n")
 
 
-def resources(stage: str, auth_mode: str | None, origins: str | None, session=None, path: Path = CONFIG) -> dict:
-    """The stack, then the config and policies that follow from its outputs."""
+def app_url(stage: str, project: Path = ROOT, region: str | None = None) -> str | None:
+    """Where the stage's web app is (the API's root), or None before its first
+    `chalice deploy`: its custom domain when the stage has one, else the URL
+    Chalice recorded for its REST API."""
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    domain = (_stage_config(config, stage).get("api_gateway_custom_domain") or {}).get("domain_name")
+    if domain:
+        return f"https://{domain}/"
+    deployed = project / ".chalice" / "deployed" / f"{stage}.json"
+    if not deployed.exists():
+        return None
+    for resource in json.loads(deployed.read_text())["resources"]:
+        if resource.get("resource_type") == "rest_api":
+            if resource.get("rest_api_url"):
+                return resource["rest_api_url"]
+            api_stage = _stage_config(config, stage).get("api_gateway_stage") or "api"
+            return f"https://{resource['rest_api_id']}.execute-api.{region}.amazonaws.com/{api_stage}/"
+    return None
+
+
+def origin_of(url: str | None) -> str:
+    """scheme://host[:port] of `url`; "" for None."""
+    if not url:
+        return ""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def resources(
+    stage: str,
+    auth_mode: str | None,
+    origins: str | None,
+    session=None,
+    path: Path = CONFIG,
+    app_origin: str | None = None,
+) -> dict:
+    """The stack, then the config and policies that follow from its outputs.
+
+    The bucket's CORS rules allow `origins` and the web app's origin: given,
+    or found from an earlier deployment (so a redeploy never drops it)."""
     env = _stage_config(json.loads(path.read_text()), stage).get("environment_variables", {})
     auth_mode = auth_mode or env.get("AUTH_MODE") or "token"
     origins = ",".join(o.strip() for o in (origins or env.get("CORS_ALLOW_ORIGINS") or "").split(",") if o.strip())
     if not origins:
         raise SystemExit("set the browser origins: make deploy CORS_ALLOW_ORIGINS=https://app.example (or *)")
     session = session or _session()
-    outputs = deploy_stack(
-        session.client("cloudformation"), stage, {"Stage": stage, "CorsAllowOrigins": origins, "AuthMode": auth_mode}
-    )
+    if app_origin is None:
+        app_origin = origin_of(app_url(stage, path.parent.parent, session.region_name))
+    parameters = {"Stage": stage, "CorsAllowOrigins": origins, "AuthMode": auth_mode, "AppOrigin": app_origin}
+    outputs = deploy_stack(session.client("cloudformation"), stage, parameters)
     variables = stage_variables(outputs, auth_mode, origins)
     write_stage_variables(stage, variables, path)
     if path == CONFIG:
@@ -179,6 +223,20 @@ def gateway(stage: str, session=None, project: Path = ROOT) -> str:
         api.put_gateway_response(restApiId=api_id, responseType=kind, **shape)
     api.create_deployment(restApiId=api_id, stageName=api_stage, description="imgstore gateway responses")
     return api_id
+
+
+# -- the web app -------------------------------------------------------------------
+
+
+def web(stage: str, session=None, path: Path = CONFIG) -> str:
+    """Let the web app's page upload: its origin joins the bucket's CORS rules
+    (a stack update; nothing changes when it is there already). Its URL."""
+    session = session or _session()
+    url = app_url(stage, path.parent.parent, session.region_name)
+    if url is None:
+        raise SystemExit(f"stage '{stage}' has no API yet: run chalice deploy --stage {stage} first")
+    resources(stage, None, None, session=session, path=path, app_origin=origin_of(url))
+    return url
 
 
 # -- destroy ---------------------------------------------------------------------
@@ -252,7 +310,7 @@ def confirm(stage: str, answer: str | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("resources", "gateway", "confirm", "destroy"):
+    for name in ("resources", "gateway", "web", "confirm", "destroy"):
         command = commands.add_parser(name)
         command.add_argument("--stage", required=True)
         if name == "resources":
@@ -266,6 +324,9 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps({k: v for k, v in variables.items() if v is not None}, indent=2))
     elif args.command == "gateway":
         print(f"gateway responses set on REST API {gateway(args.stage)}")
+    elif args.command == "web":
+        url = web(args.stage)
+        print(f"the bucket allows uploads from {origin_of(url)}\nOpen the web app: {url}")
     elif args.command == "confirm":
         confirm(args.stage, args.answer)
     else:

@@ -142,10 +142,11 @@ def _shellcheck(commands: list[str]) -> None:
     assert result.returncode == 0, result.stdout
 
 
-def test_make_deploy_runs_the_stack_then_chalice_then_the_gateway():
+def test_make_deploy_runs_the_stack_then_chalice_then_the_gateway_then_the_web_app():
     commands = _make("deploy", "STAGE=prod", "AUTH_MODE=cognito", "CORS_ALLOW_ORIGINS=https://a.example,https://b.example")
     assert [c.split(".venv/bin/")[1].split(" --stage")[0] for c in commands] == [
-        "python scripts/deploy.py resources", "chalice deploy", "python scripts/deploy.py gateway"]
+        "python scripts/deploy.py resources", "chalice deploy", "python scripts/deploy.py gateway",
+        "python scripts/deploy.py web"]
     assert "--auth-mode 'cognito' --origins 'https://a.example,https://b.example'" in commands[0]
     assert all("--stage prod" in c for c in commands)
     _shellcheck(commands)
@@ -202,3 +203,55 @@ def test_token_script_reads_a_deployed_stages_secret_from_secrets_manager(aws, m
     monkeypatch.delenv("AUTH_TOKEN_SECRET", raising=False)
     auth.reset()
     assert token_script.secret_for("prod") == "z" * 40
+
+
+# -- the web app's origin in the bucket's CORS ------------------------------------
+
+def _deployed(project: Path, stage: str, **rest_api) -> None:
+    deployed = project / ".chalice" / "deployed"
+    deployed.mkdir(exist_ok=True)
+    (deployed / f"{stage}.json").write_text(json.dumps({"resources": [
+        {"name": "api_handler", "resource_type": "lambda_function"},
+        {"name": "rest_api", "resource_type": "rest_api", **rest_api}]}))
+
+
+def test_the_app_url_is_the_apis_or_its_custom_domain(project):
+    assert deploy.app_url("prod", project) is None  # not deployed yet
+    _deployed(project, "prod", rest_api_id="abc123", rest_api_url="https://abc123.execute-api.eu-west-1.amazonaws.com/api/")
+    assert deploy.app_url("prod", project) == "https://abc123.execute-api.eu-west-1.amazonaws.com/api/"
+    assert deploy.origin_of(deploy.app_url("prod", project)) == "https://abc123.execute-api.eu-west-1.amazonaws.com"
+    _deployed(project, "prod", rest_api_id="abc123")  # an older record without the URL
+    assert deploy.app_url("prod", project, "us-west-2") == "https://abc123.execute-api.us-west-2.amazonaws.com/api/"
+    config = project / ".chalice" / "config.json"
+    data = json.loads(config.read_text())
+    data["stages"]["prod"]["api_gateway_custom_domain"] = {"domain_name": "images.example.com", "certificate_arn": "x"}
+    config.write_text(json.dumps(data))
+    assert deploy.app_url("prod", project) == "https://images.example.com/"
+    assert deploy.origin_of(None) == ""
+
+
+def _stack_parameters() -> dict:
+    import boto3
+
+    stack = boto3.client("cloudformation").describe_stacks(StackName="imgstore-prod-resources")["Stacks"][0]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # moto: "AWS::S3::BucketPolicy not supported"
+def test_make_deploy_lets_the_web_app_upload(aws, project):
+    """The web step gives the stack the app's origin; later deploys keep it."""
+    config = project / ".chalice" / "config.json"
+    deploy.resources("prod", "none", "https://a.example", path=config)  # moto has no secret for token mode
+    assert _stack_parameters()["AppOrigin"] == ""  # no API yet: nothing to allow
+    with pytest.raises(SystemExit, match="run chalice deploy"):
+        deploy.web("prod", path=config)
+
+    _deployed(project, "prod", rest_api_id="abc123", rest_api_url="https://abc123.execute-api.us-east-1.amazonaws.com/api/")
+    assert deploy.web("prod", path=config) == "https://abc123.execute-api.us-east-1.amazonaws.com/api/"
+    parameters = _stack_parameters()
+    assert parameters["AppOrigin"] == "https://abc123.execute-api.us-east-1.amazonaws.com"
+    assert stage_env(project, "prod")["CORS_ALLOW_ORIGINS"] == "https://a.example"  # the API's list is unchanged
+
+    deploy.resources("prod", None, None, path=config)  # the next make deploy's first step keeps it
+    assert _stack_parameters()["AppOrigin"] == "https://abc123.execute-api.us-east-1.amazonaws.com"
+    deploy.destroy("prod")

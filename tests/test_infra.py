@@ -78,8 +78,14 @@ def test_the_bucket_is_private_encrypted_and_aborts_stale_multipart_uploads(temp
 
 def test_the_bucket_cors_rules_are_the_local_ones_with_the_origins_from_a_parameter(template):
     [rule] = resource(template, "ImagesBucket")["CorsConfiguration"]["CorsRules"]
-    assert rule["AllowedOrigins"] == {"Ref": "CorsAllowOrigins"}
+    # The listed origins, plus the web app's own once make deploy knows it.
+    assert rule["AllowedOrigins"] == {"Fn::If": [
+        "HasAppOrigin",
+        {"Fn::Split": [",", {"Fn::Join": [",", [{"Fn::Join": [",", {"Ref": "CorsAllowOrigins"}]}, {"Ref": "AppOrigin"}]]}]},
+        {"Ref": "CorsAllowOrigins"}]}
+    assert template["Conditions"]["HasAppOrigin"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AppOrigin"}, ""]}]}
     assert template["Parameters"]["CorsAllowOrigins"]["Type"] == "CommaDelimitedList"
+    assert template["Parameters"]["AppOrigin"]["Default"] == ""
     [local] = cors_rules(["https://a.example"])["CORSRules"]
     assert set(rule["AllowedMethods"]) == set(local["AllowedMethods"]) >= {"POST", "PUT"}
     assert rule["AllowedHeaders"] == local["AllowedHeaders"]
