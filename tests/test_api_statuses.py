@@ -40,8 +40,9 @@ def test_delete_that_conflicts_is_409_and_keeps_the_image(client, jpeg, monkeypa
 
 
 def test_reprocessing_an_image_whose_file_never_arrived_is_409(client):
-    presigned = post_json(client, "/uploads", {"user_id": "alice", "filename": "a.jpg", "content_type": "image/jpeg",
-                                               "size_bytes": 100}).json_body
+    presigned = post_json(
+        client, "/uploads", {"user_id": "alice", "filename": "a.jpg", "content_type": "image/jpeg", "size_bytes": 100}
+    ).json_body
     reply = client.http.post(f"/images/{presigned['image_id']}/reprocess")
     assert reply.status_code == 409
     assert reply.json_body == {"error": f"the original of image '{presigned['image_id']}' has not been uploaded"}

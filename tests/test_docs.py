@@ -97,8 +97,12 @@ def test_the_readme_first_upload_is_the_printed_one_verbatim():
         assert f"\n{command}\n" in text, command
     # Every command the README shows in a bash block is one `make run` prints.
     printed = {c for e in _examples() for c in e.commands}
-    shown = [line.strip() for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S)
-             for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
+    shown = [
+        line.strip()
+        for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+        for line in block.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
     assert shown and [c for c in shown if c not in printed] == []
 
 
@@ -139,16 +143,18 @@ def test_documented_record_expiry_is_the_real_one():
 
 
 def _route_rows() -> dict[str, str]:
-    rows = re.findall(r"^\| `(GET|POST|PATCH|DELETE) ([^`?]+)[^`]*` \|[^|]*\|[^|]*\| ([^|]*)\|", _page("api.md"),
-                      flags=re.M)
+    rows = re.findall(
+        r"^\| `(GET|POST|PATCH|DELETE) ([^`?]+)[^`]*` \|[^|]*\|[^|]*\| ([^|]*)\|", _page("api.md"), flags=re.M
+    )
     return {f"{method} {path}": errors for method, path, errors in rows}
 
 
 def test_every_route_is_in_the_endpoint_table():
     from app import app
 
-    served = {f"{m} {p.replace('{image_id}', '{id}')}" for p, entry in app.routes.items() for m in entry
-              if m != "OPTIONS"}
+    served = {
+        f"{m} {p.replace('{image_id}', '{id}')}" for p, entry in app.routes.items() for m in entry if m != "OPTIONS"
+    }
     assert set(_route_rows()) == served
 
 
@@ -163,14 +169,14 @@ def test_the_endpoint_table_lists_the_statuses_the_code_answers():
     assert all("401" in errors for route, errors in rows.items() if route != "GET /health")
 
 
+def _field_names(table: str) -> set[str]:
+    """The `names` in a table's first column, past its header."""
+    cells = re.findall(r"^\| ([^|]+?) \|", table, flags=re.M)[1:]
+    return {name for cell in cells for name in re.findall(r"`(\w+)`", cell)}
+
+
 def test_the_record_table_lists_every_field_the_api_returns():
-    table = _section(_page("api.md"), "The image record")
-    documented = {name for cell in re.findall(r"^\| ([^|]+?) \|", table, flags=re.M)[1:]
-                  for name in re.findall(r"`(\w+)`", cell)}
-    bare = ImageRecord(image_id="a" * 32, owner="alice", filename="a.jpg", original_key="uploads/alice/a.jpg",
-                       source="api")
-    imaging_fields = {name for cell in re.findall(r"^\| ([^|]+?) \|", _section(_page("imaging.md"),
-                                                                                "What the record gains"),
-                                                  flags=re.M)[1:]
-                      for name in re.findall(r"`(\w+)`", cell)}
-    assert documented == set(bare.to_api()) | imaging_fields
+    documented = _field_names(_section(_page("api.md"), "The image record"))
+    added_by_imaging = _field_names(_section(_page("imaging.md"), "What the record gains"))
+    bare = ImageRecord(image_id="a" * 32, owner="alice", filename="a.jpg", original_key="k", source="api")
+    assert documented == set(bare.to_api()) | added_by_imaging
