@@ -102,4 +102,4 @@ policies: venv
 	$(BIN)/python scripts/policies.py --stage $(STAGE)
 
 token: venv
-	$(AWS) $(BIN)/python scripts/token.py create '$(NAME)' --stage $(STAGE) $(if $(ADMIN),--admin) $(if $(TTL),--ttl '$(TTL)')
+	$(AWS) $(BIN)/python scripts/tokens.py create '$(NAME)' --stage $(STAGE) $(if $(ADMIN),--admin) $(if $(TTL),--ttl '$(TTL)')

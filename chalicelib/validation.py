@@ -18,13 +18,10 @@ from typing import Any
 from . import formats, keys
 from .config import Settings
 from .errors import Invalid, TooLarge
+from .limits import bytes_text
 from .records import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, STATUSES, normalize_tags
 
 _NAMES = {str: "a string", int: "an integer", list: "a list", bool: "a boolean"}
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MB"
 
 
 def json_object(raw: bytes | None) -> dict[str, Any]:
@@ -100,8 +97,8 @@ _UPLOAD_FIELDS = {"image_data": str, "filename": str, "title": str, "description
 def _check_api_size(size: int, settings: Settings) -> None:
     if size > settings.max_api_upload_bytes:
         raise TooLarge(
-            f"image is {_mb(size)}; uploads through the API are limited to "
-            f"{_mb(settings.max_api_upload_bytes)}, use POST /uploads for larger files"
+            f"image is {bytes_text(size)}; uploads through the API are limited to "
+            f"{bytes_text(settings.max_api_upload_bytes)}, use POST /uploads for larger files"
         )
 
 
@@ -181,7 +178,7 @@ def presigned_upload(raw: bytes | None, settings: Settings) -> PresignedUpload:
     if size <= 0:
         raise Invalid("size_bytes must be positive")
     if size > settings.max_upload_bytes:
-        raise TooLarge(f"size_bytes is {_mb(size)}; the limit is {_mb(settings.max_upload_bytes)}")
+        raise TooLarge(f"size_bytes is {bytes_text(size)}; the limit is {bytes_text(settings.max_upload_bytes)}")
     method = (body.get("method") or "POST").upper()
     if method not in ("POST", "PUT"):
         raise Invalid("method must be POST or PUT")
