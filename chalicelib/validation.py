@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,10 +36,16 @@ def json_object(raw: bytes | None) -> dict[str, Any]:
     return body
 
 
-def _fields(body: Mapping[str, Any], spec: Mapping[str, type], required: tuple[str, ...] = ()) -> None:
-    unknown = sorted(set(body) - set(spec))
+def _known(given: Iterable[str], allowed: Iterable[str], what: str) -> None:
+    """Refuse names outside `allowed`: a typo must not be silently ignored."""
+    names = list(allowed)
+    unknown = sorted(set(given) - set(names))
     if unknown:
-        raise Invalid(f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(spec)}")
+        raise Invalid(f"unknown {what}(s): {', '.join(unknown)}; allowed: {', '.join(names)}")
+
+
+def _fields(body: Mapping[str, Any], spec: Mapping[str, type], required: tuple[str, ...] = ()) -> None:
+    _known(body, spec, "field")
     for name in required:
         if body.get(name) in (None, ""):
             raise Invalid(f"{name} is required")
@@ -135,9 +141,7 @@ _RAW_PARAMS = ("filename", "title", "description", "tags", "user_id")
 
 def upload_from_raw(data: bytes, params: Mapping[str, str], tag_values: list[str], settings: Settings) -> Upload:
     """A raw image/* body; metadata in the query string (tags comma-separated or repeated)."""
-    unknown = sorted(set(params) - set(_RAW_PARAMS))
-    if unknown:
-        raise Invalid(f"unknown query parameter(s): {', '.join(unknown)}; allowed: {', '.join(_RAW_PARAMS)}")
+    _known(params, _RAW_PARAMS, "query parameter")
     tags = [t for value in tag_values for t in value.split(",") if t.strip()]
     who = user_id(params.get("user_id"))
     meta = _metadata({"title": params.get("title"), "description": params.get("description"), "tags": tags})
@@ -218,9 +222,7 @@ _LIST_PARAMS = ("user_id", "tag", "status", "limit", "next_token")
 
 
 def list_query(params: Mapping[str, str]) -> ListQuery:
-    unknown = sorted(set(params) - set(_LIST_PARAMS))
-    if unknown:
-        raise Invalid(f"unknown query parameter(s): {', '.join(unknown)}; allowed: {', '.join(_LIST_PARAMS)}")
+    _known(params, _LIST_PARAMS, "query parameter")
     raw_limit = params.get("limit") or "20"
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
         raise Invalid("limit must be an integer from 1 to 100")
