@@ -180,3 +180,12 @@ def test_the_record_table_lists_every_field_the_api_returns():
     added_by_imaging = _field_names(_section(_page("imaging.md"), "What the record gains"))
     bare = ImageRecord(image_id="a" * 32, owner="alice", filename="a.jpg", original_key="k", source="api")
     assert documented == set(bare.to_api()) | added_by_imaging
+
+
+def test_the_module_map_names_every_module_of_chalicelib():
+    architecture = _section(README.read_text(), "Architecture")
+    mapped = set(re.findall(r"^\| `([\w/.]+)` \|", architecture, flags=re.M))
+    package = ROOT / "chalicelib"
+    modules = {p.name for p in package.glob("*.py") if p.name != "__init__.py"}
+    modules |= {f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").is_file()}
+    assert mapped == modules
