@@ -1,6 +1,9 @@
 """imgstore: routes and S3 event handlers. Wiring only; the logic is in chalicelib."""
 
+from typing import cast
+
 from chalice import Chalice
+from chalice.app import Request
 
 from chalicelib import auth, config, cors, http, telemetry, validation
 from chalicelib.auth import gateway
@@ -95,15 +98,17 @@ def delete_image(image_id):
 def web_index():
     from chalicelib import webapp
 
-    request = app.current_request
-    return webapp.index(request, http.url_for(request, "/"), config.load())
+    request = cast(Request, app.current_request)
+    page = webapp.index(request.headers.get("if-none-match"), http.url_for(request, "/"), config.load())
+    return http.served(page)
 
 
 @app.route("/app/{name}", methods=["GET"])
 def web_asset(name):
     from chalicelib import webapp
 
-    return webapp.asset(app.current_request, name)
+    request = cast(Request, app.current_request)
+    return http.served(webapp.asset(request.headers.get("if-none-match"), name))
 
 
 @app.route("/client-config", methods=["GET"])

@@ -27,13 +27,15 @@ _KEPT_HEADERS = ("ContentType", "ContentDisposition", "ContentEncoding", "Conten
 # what "now" is. Other threads and other callers still get the real time.
 _SIGNING_TIME: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("signing_time", default=None)
 _clock_lock = threading.Lock()
+_clock_installed = False
 
 
 def _install_signing_clock() -> None:
+    global _clock_installed
     import botocore.auth
 
     with _clock_lock:
-        if getattr(botocore.auth.get_current_datetime, "imgstore_clock", False):
+        if _clock_installed:
             return
         real = botocore.auth.get_current_datetime
 
@@ -41,8 +43,8 @@ def _install_signing_clock() -> None:
             fixed = _SIGNING_TIME.get()
             return real(*args, **kwargs) if fixed is None else fixed
 
-        get_current_datetime.imgstore_clock = True
         botocore.auth.get_current_datetime = get_current_datetime
+        _clock_installed = True
 
 
 @dataclass(frozen=True)

@@ -111,3 +111,8 @@ def accepted(body: dict[str, Any]) -> Response:
 
 def redirect(url: str) -> Response:
     return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
+
+
+def served(file: Any) -> Response:
+    """A web app file (`webapp.Served`: status, headers, body) as a response."""
+    return Response(body=file.body, status_code=file.status, headers=file.headers)

@@ -132,16 +132,15 @@ class ImageService(UseCases):
         return urls
 
     def get(self, caller: Caller, image_id: str, download: bool = False) -> dict[str, Any]:
-        """The record and its URLs; `expires_in` is how long the URLs have left,
-        at least VIEW_URL_TTL (they are signed at the start of the URL window)."""
+        """The record and its URLs. They are signed at the start of the URL window
+        and stay valid VIEW_URL_TTL after its end, so at least `expires_in` from now."""
         record = self._get(caller, image_id)
         window = self._window()
-        left = window.start + window.url_lifetime(self.settings.view_url_ttl) - int(window.now)
         return {
             **record.to_api(),
             "urls": self._urls(record, download, window),
             "thumbnail_url": self._thumbnail_url(record, window),
-            "expires_in": left,
+            "expires_in": self.settings.view_url_ttl,
         }
 
     def file_url(self, caller: Caller, image_id: str, variant: str) -> str:

@@ -4,16 +4,16 @@ must know about this stage).
 
 Imported by the routes that serve it, never on the API's path, and a file is
 read from disk only when it is asked for. No build step: the files are served
-as they are in the repository.
+as they are in the repository. HTTP-shaped but Chalice-free: it answers with a
+`Served` that `http.served` turns into a response.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
-
-from chalice.app import Request, Response
 
 from . import formats
 from .blobs import BlobStore
@@ -49,16 +49,22 @@ def _read(name: str) -> tuple[bytes, str]:
     return data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
 
 
-def _not_modified(request: Request, etag: str) -> bool:
-    wanted = (request.headers.get("if-none-match") or "").split(",")
-    return etag in (w.strip().removeprefix("W/") for w in wanted)
+@dataclass(frozen=True)
+class Served:
+    status: int
+    headers: dict[str, str]
+    body: str
 
 
-def _file(request: Request, name: str, content_type: str, data: bytes, etag: str, extra: dict) -> Response:
+def _not_modified(if_none_match: str | None, etag: str) -> bool:
+    return etag in (w.strip().removeprefix("W/") for w in (if_none_match or "").split(","))
+
+
+def _file(if_none_match: str | None, content_type: str, data: bytes, etag: str, extra: dict) -> Served:
     headers = {"Content-Type": content_type, "Cache-Control": REVALIDATE, "ETag": etag, **SECURITY_HEADERS, **extra}
-    if _not_modified(request, etag):
-        return Response(body="", status_code=304, headers=headers)
-    return Response(body=data.decode("utf-8"), status_code=200, headers=headers)
+    if _not_modified(if_none_match, etag):
+        return Served(304, headers, "")
+    return Served(200, headers, data.decode("utf-8"))
 
 
 def content_security_policy(settings: Settings) -> str:
@@ -79,21 +85,21 @@ def content_security_policy(settings: Settings) -> str:
     )
 
 
-def index(request: Request, base_path: str, settings: Settings) -> Response:
+def index(if_none_match: str | None, base_path: str, settings: Settings) -> Served:
     """The page, with its <base> set to where the API is mounted (API Gateway adds a
     stage prefix), so every relative URL in it reaches this API."""
     data, etag = _read("index.html")
     page = data.replace(b"{{BASE}}", base_path.encode())
     etag = '"' + hashlib.sha256(page).hexdigest()[:32] + '"'
-    return _file(request, "index.html", HTML, page, etag, {"Content-Security-Policy": content_security_policy(settings)})
+    return _file(if_none_match, HTML, page, etag, {"Content-Security-Policy": content_security_policy(settings)})
 
 
-def asset(request: Request, name: str) -> Response:
+def asset(if_none_match: str | None, name: str) -> Served:
     content_type = ASSETS.get(name)
     if content_type is None:
         raise NotFound(f"no file '{name}' in the web app")
     data, etag = _read(name)
-    return _file(request, name, content_type, data, etag, {})
+    return _file(if_none_match, content_type, data, etag, {})
 
 
 def client_config(settings: Settings) -> dict:
@@ -105,7 +111,8 @@ def client_config(settings: Settings) -> dict:
             "flow": "presigned-post",
             "max_bytes": settings.max_upload_bytes,
             "content_types": list(formats.UPLOAD_CONTENT_TYPES),
-            "extensions": {f".{f.ext}": f.mime for f in formats.ACCEPTED} | {".jpeg": "image/jpeg", ".tif": "image/tiff", ".heif": "image/heif"},
+            "extensions": {f".{f.ext}": f.mime for f in formats.ACCEPTED}
+            | {".jpeg": "image/jpeg", ".tif": "image/tiff", ".heif": "image/heif"},
         },
         "variants": list(settings.preset_names),
         "page_size": 30,

@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                     queue=stack.env["S3_EVENTS_QUEUE"],
                     region=REGION,
                     data_note=note,
-                    token_secret=info.get("token_secret"),
+                    token_secret=str(info["token_secret"]) if info.get("token_secret") else None,
                 )
             )
         if ready_file:  # whole or not at all: a reader polls for it

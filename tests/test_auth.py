@@ -174,7 +174,8 @@ def test_every_data_route_needs_the_authorizer_and_preflights_do_not(monkeypatch
     app = load_app(monkeypatch, "token")
     for path, methods in app.routes.items():
         for method, entry in methods.items():
-            open_route = method == "OPTIONS" or path == "/health"
+            # The web app's page, files and config are public; the data is not.
+            open_route = method == "OPTIONS" or path in ("/health", "/", "/app/{name}", "/client-config")
             assert (entry.authorizer is None) == open_route, (method, path)
             if not open_route:
                 assert entry.authorizer.name == "token_authorizer"

@@ -81,7 +81,7 @@ def test_the_page_knows_the_stage_prefix(aws):
              "isBase64Encoded": False}
     request = Request(event)
     request.path = "/"
-    reply = webapp.index(request, http.url_for(request, "/"), config.load())
+    reply = webapp.index(None, http.url_for(request, "/"), config.load())
     assert '<base href="/api/">' in reply.body
 
 
