@@ -84,6 +84,7 @@ class Page:
     def screenshot_to(self, name: str) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / name
+        self.page.evaluate("() => document.activeElement && document.activeElement.blur()")
         self.page.screenshot(path=str(path), full_page=False)
         return path
 

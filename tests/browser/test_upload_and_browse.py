@@ -48,6 +48,14 @@ def test_three_files_at_once_two_ready_one_rejected(page, web_api, stack, owner,
         assert thumb.is_visible() and thumb.get_attribute("alt") == "Holiday"
         assert thumb.get_attribute("src") == listed[name]["thumbnail_url"]
         assert thumb.evaluate("i => i.naturalWidth") == listed[name]["variants"]["thumb"]["width"]
+        assert thumb.evaluate("i => i.loading") == "lazy"
+        # Painted before the thumbnail arrives: the dominant colour behind, the BlurHash on a canvas.
+        hex_colour = listed[name]["dominant_color"]
+        rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+        assert tile.evaluate("t => getComputedStyle(t).backgroundColor") == "rgb({}, {}, {})".format(*rgb)
+        assert tile.locator("canvas").get_attribute("data-hash") == listed[name]["blurhash"]
+        assert tile.locator("canvas").evaluate(
+            "c => new Set(c.getContext('2d').getImageData(0, 0, c.width, c.height).data).size") > 8
         assert listed[name]["tags"] == ["trip", "sea"] and listed[name]["source"] == "presigned"
     rejected = listed["notes.jpg"]
     assert page.tile(rejected["image_id"]).get_attribute("data-status") == "rejected"
