@@ -13,6 +13,14 @@ def test_sniffs_what_pillow_writes(fmt, expected):
     assert formats.sniff(image_bytes(fmt)[:64]) is expected
 
 
+def test_sniffs_bigtiff_in_both_byte_orders():
+    written = image_bytes("TIFF", big_tiff=True)
+    assert written[:4] == b"II+\x00"
+    assert formats.sniff(written[:64]) is formats.TIFF
+    assert formats.sniff(b"MM\x00+\x00\x08\x00\x00" + b"\x00" * 7 + b"\x10") is formats.TIFF
+    assert formats.sniff(b"MM+\x00\x00\x08\x00\x00") is None  # neither TIFF nor BigTIFF
+
+
 def test_sniffs_heif_and_avif_brands():
     heic = b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1heic"
     avif = b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf"
