@@ -1,4 +1,6 @@
 """Recognising image formats from their first bytes, without Pillow."""
+import re
+
 import pytest
 
 from chalicelib import formats
@@ -40,3 +42,11 @@ def test_refuses_non_images(data):
 def test_every_mime_maps_back_to_its_format():
     for fmt in formats.ACCEPTED:
         assert formats.BY_MIME[fmt.mime] is fmt
+
+
+def test_the_docs_name_every_tiff_signature():
+    from tests.conftest import ROOT
+
+    row = next(line for line in (ROOT / "docs" / "imaging.md").read_text().splitlines() if line.startswith("| TIFF |"))
+    documented = {s.encode().replace(b"\\0", b"\0") for s in re.findall(r"`([IM]{2}[^`]{2,4})`", row)}
+    assert documented == set(formats._TIFF_MAGIC)

@@ -283,3 +283,13 @@ def test_package_size_is_reported(package, record_property):
     record_property("package_bytes", sizes)
     print(f"package sizes: {sizes}")
     assert sizes["deployment.zip"] < 1_000_000 < sizes["layer-deployment.zip"] < 50_000_000
+
+
+def test_the_deploy_page_states_this_runtime_and_its_glibc():
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    runtime = text.split("\n## The runtime\n", 1)[1].split("\n## ", 1)[0]
+    rule = text.split("\n## The deployment package\n", 1)[1].split("\n## ", 1)[0]
+    assert f"**{RUNTIME}** runtime" in runtime and f"glibc {GLIBC[0]}.{GLIBC[1]}" in runtime
+    assert f"glibc {GLIBC[0]}.{GLIBC[1]} or older" in rule
+    pins = _pins()
+    assert f"Pillow {pins['pillow']}" in rule and f"pillow-heif {pins['pillow-heif']}" in rule
