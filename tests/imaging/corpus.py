@@ -224,12 +224,13 @@ def pattern(size=(64, 40), alpha: bool = False) -> Image.Image:
     """A picture with no long runs (so predictors and LZW have work) and, with
     `alpha`, a right half whose opacity varies along x."""
     w, h = size
-    image = Image.new("RGBA" if alpha else "RGB", size)
-    image.putdata([
-        ((x * 5) % 256, (y * 7) % 256, ((x + y) * 3) % 256, *((255 if x < w // 2 or not alpha else 64 + x * 2),))[
-            : 4 if alpha else 3]
-        for y in range(h) for x in range(w)
-    ])
+    colours = [((x * 5) % 256, (y * 7) % 256, ((x + y) * 3) % 256) for y in range(h) for x in range(w)]
+    if not alpha:
+        image = Image.new("RGB", size)
+        image.putdata(colours)
+        return image
+    image = Image.new("RGBA", size)
+    image.putdata([(*c, 255 if i % w < w // 2 else 64 + (i % w) * 2) for i, c in enumerate(colours)])
     return image
 
 
@@ -310,7 +311,9 @@ def tiff_of(picture: Image.Image, *, bits=8, planar=False, compression=1, predic
                    for x in range(x0, x0 + width) for b in plane]
             rows.append(_difference(row, len(plane)) if predictor else row)
         raw = b"".join(struct.pack(f"{order}{len(r)}{code}", *(v % (1 << bits) for v in r)) for r in rows)
-        return {1: raw, 5: lzw(raw), 8: zlib.compress(raw) if compression == 8 else raw}[compression]
+        if compression == 5:
+            return lzw(raw)
+        return zlib.compress(raw) if compression == 8 else raw  # 8: Deflate, 1: none
 
     if tile:
         tw, th = tile
@@ -347,7 +350,7 @@ def bmp_rle_picture() -> Image.Image:
 
 
 def _rle_pieces(row: list[int]):
-    """("run", value, n) for 2+ equal indices, ("literal", values) between them."""
+    """("run", index, n) for 2 or more equal indices, ("literal", indices, n) between them."""
     i = 0
     while i < len(row):
         j = i

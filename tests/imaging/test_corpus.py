@@ -24,10 +24,11 @@ WHOLE = settings_with(presets=(Preset("whole", 16384, "png"),))
 
 
 def assert_same_pixels(got: Image.Image, expected: Image.Image, tolerance: int = 0, name: str = "") -> None:
-    got = got.convert(expected.mode)
+    """Every channel of every pixel within `tolerance` (0: identical)."""
     assert got.size == expected.size, name
-    worst = [high for _low, high in ImageChops.difference(got, expected).getextrema()] if expected.mode != "L" else [
-        ImageChops.difference(got, expected).getextrema()[1]]
+    diff = ImageChops.difference(got.convert(expected.mode), expected)
+    extrema = diff.getextrema() if len(diff.getbands()) > 1 else [diff.getextrema()]
+    worst = [high for _low, high in extrema]
     assert max(worst) <= tolerance, f"{name}: channels differ by up to {worst}"
 
 
