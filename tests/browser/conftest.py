@@ -48,9 +48,14 @@ class Page:
     def __init__(self, page, app_url: str):
         self.page = page
         self.app_url = app_url
-        self.errors: list[str] = []  # uncaught exceptions in the page
+        self.errors: list[str] = []  # uncaught exceptions in the page, and anything the CSP refused
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("console", self._console)
         page.set_default_timeout(TIMEOUT_MS)
+
+    def _console(self, message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.errors.append(message.text)
 
     def __getattr__(self, name):
         return getattr(self.page, name)
@@ -94,7 +99,7 @@ def _page(browser, app_url: str, **context_options):
     page = Page(context.new_page(), app_url)
     yield page
     context.close()
-    assert page.errors == [], f"uncaught errors in the page: {page.errors}"
+    assert page.errors == [], f"uncaught errors or CSP refusals in the page: {page.errors}"
 
 
 @pytest.fixture

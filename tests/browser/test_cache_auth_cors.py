@@ -140,6 +140,18 @@ def test_token_sign_in_shows_only_the_callers_images(token_page, token_stack):
     assert page.locator("#who-name").inner_text() == "Signed in as bob"
     assert page.locator("#owner-filter").is_hidden()  # not an admin
 
+    # An admin sees everyone's images, and may filter by owner.
+    page.get_by_role("button", name="Sign out").click()
+    page.sign_in(issue_token("root", secret, admin=True))
+    page.tile(made["alice"]).wait_for()
+    page.tile(made["bob"]).wait_for()
+    assert page.locator("#who-name").inner_text() == "Signed in as root (admin)"
+    page.get_by_role("textbox", name="Owner").fill("alice")
+    page.get_by_role("button", name="Apply filters").click()
+    page.tile(made["bob"]).wait_for(state="detached")
+    page.locator("#gallery-state").filter(has_text="shown").wait_for()
+    assert set(page.tile_ids()) >= {made["alice"]} and made["bob"] not in page.tile_ids()
+
 
 class _ForeignPage(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802
