@@ -126,7 +126,7 @@ def test_token_sign_in_shows_only_the_callers_images(token_page, token_stack):
     assert page.locator("#workspace").is_hidden()
 
     # A forged token: the API refuses it, the page says why and asks again.
-    forged = issue_token("bob", "not-the-secret")
+    forged = issue_token("bob", "not-the-secret-but-as-long-as-one-" + "x" * 16)
     page.locator("#signin-value").fill(forged)
     page.get_by_role("button", name="Sign in").click()
     page.locator("#errors .error").filter(has_text="the token is not valid").wait_for()
