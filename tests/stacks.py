@@ -1,6 +1,7 @@
 """Running local stacks for the tests that need one (integration and browser):
 at most one of each kind per test process, so per xdist worker, started on
 free ports exactly as `make run` starts them. A pytest plugin (conftest.py)."""
+
 from __future__ import annotations
 
 import pytest

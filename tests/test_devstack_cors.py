@@ -1,6 +1,7 @@
 """The local stack's S3 answers browsers as S3 does: the bucket's CORS rules on
 every answer from an allowed origin, the presigned POST's 204 included, with
 Vary; nothing for an origin no rule allows. Over real HTTP."""
+
 from __future__ import annotations
 
 import boto3
@@ -23,22 +24,45 @@ def moto_url():
 
 @pytest.fixture(scope="module")
 def s3(moto_url):
-    client = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="testing",
-                          aws_secret_access_key="testing", config=Config(signature_version="s3v4"))
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(signature_version="s3v4"),
+    )
     client.create_bucket(Bucket="with-cors")
-    client.put_bucket_cors(Bucket="with-cors", CORSConfiguration={"CORSRules": [
-        {"AllowedOrigins": [APP, "https://*.example.org"], "AllowedMethods": ["GET", "HEAD", "PUT", "POST"],
-         "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000}]})
+    client.put_bucket_cors(
+        Bucket="with-cors",
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": [APP, "https://*.example.org"],
+                    "AllowedMethods": ["GET", "HEAD", "PUT", "POST"],
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["ETag"],
+                    "MaxAgeSeconds": 3000,
+                }
+            ]
+        },
+    )
     client.create_bucket(Bucket="without-cors")
     return client
 
 
 def post(s3, bucket: str, key: str, origin: str | None):
-    form = s3.generate_presigned_post(Bucket=bucket, Key=key, Fields={"Content-Type": "image/jpeg"},
-                                      Conditions=[{"Content-Type": "image/jpeg"}], ExpiresIn=60)
+    form = s3.generate_presigned_post(
+        Bucket=bucket,
+        Key=key,
+        Fields={"Content-Type": "image/jpeg"},
+        Conditions=[{"Content-Type": "image/jpeg"}],
+        ExpiresIn=60,
+    )
     headers = {"Origin": origin} if origin else {}
-    return requests.post(form["url"], data=form["fields"], files={"file": ("a.jpg", b"\xff\xd8\xff data")},
-                         headers=headers, timeout=30)
+    return requests.post(
+        form["url"], data=form["fields"], files={"file": ("a.jpg", b"\xff\xd8\xff data")}, headers=headers, timeout=30
+    )
 
 
 def test_the_presigned_post_answer_carries_the_rules_headers(s3):
@@ -67,7 +91,9 @@ def test_get_put_and_head_follow_the_rules_with_wildcard_origins(s3):
         assert reply.headers.get("Access-Control-Allow-Origin") == (origin if allowed else None), origin
         assert "Origin" in reply.headers["Vary"]
     put = s3.generate_presigned_url("put_object", Params={"Bucket": "with-cors", "Key": "p"})
-    assert requests.put(put, data=b"y", headers={"Origin": APP}, timeout=30).headers["Access-Control-Allow-Origin"] == APP
+    assert (
+        requests.put(put, data=b"y", headers={"Origin": APP}, timeout=30).headers["Access-Control-Allow-Origin"] == APP
+    )
 
 
 def test_a_method_no_rule_allows_gets_no_headers(s3):
@@ -93,8 +119,16 @@ def test_a_bucket_without_rules_allows_no_origin(s3):
 
 
 def test_other_services_are_left_alone(moto_url):
-    reply = requests.post(moto_url, headers={"X-Amz-Target": "DynamoDB_20120810.ListTables", "Origin": APP,
-                                             "Content-Type": "application/x-amz-json-1.0",
-                                             "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x"},
-                          data="{}", timeout=30)
+    reply = requests.post(
+        moto_url,
+        headers={
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Origin": APP,
+            "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, "
+            "SignedHeaders=host, Signature=x",
+        },
+        data="{}",
+        timeout=30,
+    )
     assert reply.status_code == 200 and "Vary" not in reply.headers

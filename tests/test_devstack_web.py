@@ -1,13 +1,22 @@
 """What `make run` does for the web app: prints its URL first, lets its origin
 upload to the bucket, and can run the API in token mode."""
+
 from __future__ import annotations
 
 from chalicelib import auth
 from devstack import guide
 from devstack.runner import app_origins, parse_args
 
-BANNER = dict(stage="local", api_url="http://127.0.0.1:8000", aws_url="http://127.0.0.1:5000", bucket="b",
-              table="t", queue="q", region="us-east-1", data_note="kept")
+BANNER = dict(
+    stage="local",
+    api_url="http://127.0.0.1:8000",
+    aws_url="http://127.0.0.1:5000",
+    bucket="b",
+    table="t",
+    queue="q",
+    region="us-east-1",
+    data_note="kept",
+)
 
 
 def test_the_banner_opens_with_the_web_apps_address():

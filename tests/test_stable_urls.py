@@ -1,16 +1,16 @@
 """Stable image URLs: signed at the start of the URL window, so a reload within
 the window gets byte-identical URLs and the browser's cache answers."""
+
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from chalicelib.blobs import BlobStore, Window, cache_control
-from tests.conftest import BUCKET, deliver
+from tests.conftest import BUCKET
 from tests.test_api import ready, upload
 
 W = 900

@@ -1,5 +1,6 @@
 """The web app's routes through the Chalice test client: the page, its files,
 the stage's client config, and the headers that keep the page locked down."""
+
 from __future__ import annotations
 
 import json
@@ -76,9 +77,15 @@ def test_the_page_knows_the_stage_prefix(aws):
 
     from chalicelib import http
 
-    event = {"headers": {}, "multiValueQueryStringParameters": None, "pathParameters": None, "body": None,
-             "requestContext": {"path": "/api/", "resourcePath": "/", "httpMethod": "GET"}, "stageVariables": None,
-             "isBase64Encoded": False}
+    event = {
+        "headers": {},
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "body": None,
+        "requestContext": {"path": "/api/", "resourcePath": "/", "httpMethod": "GET"},
+        "stageVariables": None,
+        "isBase64Encoded": False,
+    }
     request = Request(event)
     request.path = "/"
     reply = webapp.index(None, http.url_for(request, "/"), config.load())
@@ -90,7 +97,9 @@ def test_client_config_tells_the_page_the_stage(client, monkeypatch):
     assert body["auth_mode"] == "none" and body["admin_group"] is None
     assert body["upload"]["flow"] == "presigned-post" and body["upload"]["max_bytes"] == 25 * 1024 * 1024
     assert body["upload"]["content_types"] == list(formats.UPLOAD_CONTENT_TYPES)
-    assert body["upload"]["extensions"][".jpg"] == "image/jpeg" and body["upload"]["extensions"][".heic"] == "image/heic"
+    assert (
+        body["upload"]["extensions"][".jpg"] == "image/jpeg" and body["upload"]["extensions"][".heic"] == "image/heic"
+    )
     assert body["variants"] == ["thumb", "medium", "large"] and body["url_window_seconds"] == 900
     monkeypatch.setenv("URL_WINDOW", "60")
     assert client.http.get("/client-config").json_body["url_window_seconds"] == 60  # read per request
@@ -108,7 +117,8 @@ def test_the_page_needs_no_sign_in_under_token_mode(client, monkeypatch):
 BLURHASH_JS = r"""
 import { decode, components } from "./chalicelib/web/blurhash.js";
 const [hash, width, height] = process.argv.slice(2);
-console.log(JSON.stringify({ pixels: Array.from(decode(hash, +width, +height)), parts: components(hash).colours.length }));
+const pixels = Array.from(decode(hash, +width, +height));
+console.log(JSON.stringify({ pixels, parts: components(hash).colours.length }));
 """
 
 
@@ -159,6 +169,8 @@ print(json.dumps([before, sorted(m for m in sys.modules if m.split(".")[0] in ("
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGES_")}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [False, []]

@@ -316,8 +316,7 @@ function sendingRow(file) {
   return { row, bar, thumb, set };
 }
 
-async function uploadOne(file, title, tags) {
-  const ui = sendingRow(file);
+async function uploadOne(file, title, tags, ui) {
   ui.set("uploading", "uploading 0%");
   try {
     if (file.size > state.config.upload.max_bytes) throw new ApiError(`the file is ${megabytes(file.size)}; the limit is ${megabytes(state.config.upload.max_bytes)}`);
@@ -349,12 +348,29 @@ async function uploadOne(file, title, tags) {
   }
 }
 
+// A few at a time: each presigned POST is asked for just before its file is
+// sent, so a long queue never outlives its upload URLs (UPLOAD_URL_TTL).
+const PARALLEL_UPLOADS = 4;
+const queue = [];
+let sending = 0;
+
+function pump() {
+  while (sending < PARALLEL_UPLOADS && queue.length) {
+    const job = queue.shift();
+    sending++;
+    uploadOne(job.file, job.title, job.tags, job.ui).finally(() => { sending--; pump(); });
+  }
+}
+
 function uploadAll(files) {
-  const list = [...files];
-  if (!list.length) return;
   const title = $("up-title").value.trim();
   const tags = tagList($("up-tags").value);
-  list.forEach((file) => uploadOne(file, title, tags));
+  for (const file of files) {
+    const ui = sendingRow(file);
+    ui.set("waiting", "waiting");
+    queue.push({ file, title, tags, ui });
+  }
+  pump();
 }
 
 $("files").addEventListener("change", (e) => { uploadAll(e.target.files); e.target.value = ""; });

@@ -2,6 +2,7 @@
 for Python (never `playwright install`: the Makefile installs `chromium` with
 apt-get). One browser per test process, a fresh context (profile) per test,
 the stacks shared with the integration tests (tests/stacks.py)."""
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,15 @@ CHROMIUM = "/usr/bin/chromium"
 # What Chromium needs here: no sandbox as root, no GPU, and nothing that
 # reaches for hosts this machine cannot reach (shared/notes/browser.md).
 FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-    "--disable-extensions", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-extensions",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -1,6 +1,7 @@
 """The web app in Chromium: a reload within the URL window downloads no image
 again; token sign-in shows only the caller's images; the bucket answers a
 presigned POST from the app's origin and refuses another origin."""
+
 from __future__ import annotations
 
 import http.server
@@ -14,6 +15,7 @@ from chalicelib.auth import issue_token
 from tests.browser.conftest import MARKS, picture, save_json
 
 pytestmark = MARKS
+
 
 class NetworkLog:
     """Chromium's own network log (the DevTools protocol), request by request:
@@ -65,8 +67,13 @@ def _stay_inside_one_window(seconds_needed: int = 60) -> None:
 def test_a_reload_within_the_window_downloads_no_thumbnail_again(page, web_api, stack, owner):
     ids = []
     for n in range(4):
-        reply = web_api("POST", "/images", params={"user_id": owner, "filename": f"c{n}.jpg"},
-                        headers={"Content-Type": "image/jpeg"}, data=picture(40 + n))
+        reply = web_api(
+            "POST",
+            "/images",
+            params={"user_id": owner, "filename": f"c{n}.jpg"},
+            headers={"Content-Type": "image/jpeg"},
+            data=picture(40 + n),
+        )
         ids.append(reply.json()["image_id"])
     web_api.wait_for(ids)
     _stay_inside_one_window()
@@ -82,7 +89,8 @@ def test_a_reload_within_the_window_downloads_no_thumbnail_again(page, web_api, 
     assert all(r["cache"] == [] and r["status"] == 200 and r["bytes"] > 1000 for r in fetched), fetched
     # The whole gallery costs one API call (the list), whatever the number of tiles.
     assert [r["url"].split("?")[0] for r in first if "/images" in r["url"] and r not in fetched] == [
-        f"{stack.api_url}/images"]
+        f"{stack.api_url}/images"
+    ]
 
     page.reload()
     page.locator("#workspace").wait_for()  # the user name is remembered: no sign-in again
@@ -112,8 +120,13 @@ def test_token_sign_in_shows_only_the_callers_images(token_page, token_stack):
     alice, bob = issue_token("alice", secret), issue_token("bob", secret)
     made = {}
     for name, token in (("alice", alice), ("bob", bob)):
-        reply = requests.post(f"{token_stack.api_url}/images", params={"filename": f"{name}.jpg"}, data=picture(60),
-                              headers={"Content-Type": "image/jpeg", "Authorization": f"Bearer {token}"}, timeout=30)
+        reply = requests.post(
+            f"{token_stack.api_url}/images",
+            params={"filename": f"{name}.jpg"},
+            data=picture(60),
+            headers={"Content-Type": "image/jpeg", "Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
         assert reply.status_code == 201, reply.text
         made[name] = reply.json()["image_id"]
 
@@ -154,7 +167,7 @@ def test_token_sign_in_shows_only_the_callers_images(token_page, token_stack):
 
 
 class _ForeignPage(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         body = b"<!doctype html><title>another site</title><p>another site"
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
@@ -194,8 +207,11 @@ def test_the_bucket_takes_a_presigned_post_from_the_apps_origin_only(page, web_a
     data = picture(70)
 
     def presign(name):
-        answer = web_api("POST", "/uploads", json={"user_id": owner, "filename": name, "content_type": "image/jpeg",
-                                                  "size_bytes": len(data)}).json()
+        answer = web_api(
+            "POST",
+            "/uploads",
+            json={"user_id": owner, "filename": name, "content_type": "image/jpeg", "size_bytes": len(data)},
+        ).json()
         return answer, {**answer["upload"], "bytes": list(data)}
 
     page.open()

@@ -1,8 +1,10 @@
 """The web app in Chromium over the local stack: upload, browse, filter, page,
 edit, reprocess, download, delete; errors in words; keyboard and phone width."""
+
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from tests.browser.conftest import MARKS, picture
@@ -28,10 +30,20 @@ def test_three_files_at_once_two_ready_one_rejected(page, web_api, stack, owner,
     page.locator("#up-title").fill("Holiday")
     page.locator("#up-tags").fill("Trip, sea")
     posts = []
-    page.on("response", lambda r: posts.append(r) if r.request.method == "POST" and r.url.startswith(stack.aws_url) else None)
-    upload.set_input_files(files(tmp_path, {
-        "beach.jpg": picture(1), "boat.png": picture(2, fmt="PNG"), "notes.jpg": b"these are my notes, not a photo\n" * 20,
-    }))
+    page.on(
+        "response",
+        lambda r: posts.append(r) if r.request.method == "POST" and r.url.startswith(stack.aws_url) else None,
+    )
+    upload.set_input_files(
+        files(
+            tmp_path,
+            {
+                "beach.jpg": picture(1),
+                "boat.png": picture(2, fmt="PNG"),
+                "notes.jpg": b"these are my notes, not a photo\n" * 20,
+            },
+        )
+    )
 
     tiles = page.locator("#gallery [data-image-id]")
     page.locator('#gallery [data-status="ready"]').nth(1).wait_for()
@@ -40,7 +52,11 @@ def test_three_files_at_once_two_ready_one_rejected(page, web_api, stack, owner,
     page.wait_thumbnails(2)
 
     listed = {i["filename"]: i for i in web_api("GET", "/images", params={"user_id": owner}).json()["images"]}
-    assert {n: i["status"] for n, i in listed.items()} == {"beach.jpg": "ready", "boat.png": "ready", "notes.jpg": "rejected"}
+    assert {n: i["status"] for n, i in listed.items()} == {
+        "beach.jpg": "ready",
+        "boat.png": "ready",
+        "notes.jpg": "rejected",
+    }
     for name in ("beach.jpg", "boat.png"):
         tile = page.tile(listed[name]["image_id"])
         assert tile.get_attribute("data-status") == "ready"
@@ -54,8 +70,12 @@ def test_three_files_at_once_two_ready_one_rejected(page, web_api, stack, owner,
         rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
         assert tile.evaluate("t => getComputedStyle(t).backgroundColor") == "rgb({}, {}, {})".format(*rgb)
         assert tile.locator("canvas").get_attribute("data-hash") == listed[name]["blurhash"]
-        assert tile.locator("canvas").evaluate(
-            "c => new Set(c.getContext('2d').getImageData(0, 0, c.width, c.height).data).size") > 8
+        assert (
+            tile.locator("canvas").evaluate(
+                "c => new Set(c.getContext('2d').getImageData(0, 0, c.width, c.height).data).size"
+            )
+            > 8
+        )
         assert listed[name]["tags"] == ["trip", "sea"] and listed[name]["source"] == "presigned"
     rejected = listed["notes.jpg"]
     assert page.tile(rejected["image_id"]).get_attribute("data-status") == "rejected"
@@ -90,12 +110,15 @@ def test_drop_files_filter_by_tag_page_through_and_edit(page, web_api, owner):
         page.locator("#drop").evaluate(
             """(zone, files) => {
                  const dt = new DataTransfer();
-                 for (const [name, bytes] of files) dt.items.add(new File([new Uint8Array(bytes)], name, {type: "image/jpeg"}));
+                 for (const [name, bytes] of files)
+                   dt.items.add(new File([new Uint8Array(bytes)], name, {type: "image/jpeg"}));
                  zone.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
                }""",
             [[f"drop-{n}.jpg", list(picture(10 + n, size=(200, 150)))] for n in batch],
         )
-        page.locator("#sending li[data-phase=ready]").nth(len(batch) - 1 + (3 if tags.startswith("cats") else 0)).wait_for()
+        page.locator("#sending li[data-phase=ready]").nth(
+            len(batch) - 1 + (3 if tags.startswith("cats") else 0)
+        ).wait_for()
 
     everything = web_api("GET", "/images", params={"user_id": owner}).json()["images"]
     assert len(everything) == 5
@@ -116,8 +139,11 @@ def test_drop_files_filter_by_tag_page_through_and_edit(page, web_api, owner):
 
     page.get_by_role("textbox", name="Tag", exact=True).fill("cats")
     page.get_by_role("button", name="Apply filters").click()
-    page.wait_for_function("n => document.querySelectorAll('#gallery [data-image-id]').length === n && "
-                           "!document.querySelector('#gallery-state').textContent.startsWith('Loading')", arg=2)
+    page.wait_for_function(
+        "n => document.querySelectorAll('#gallery [data-image-id]').length === n && "
+        "!document.querySelector('#gallery-state').textContent.startsWith('Loading')",
+        arg=2,
+    )
     assert page.tile_ids() == cats
 
     # Edit a title: saved on the server, and the tile's alt text follows.
@@ -138,7 +164,9 @@ def test_detail_download_reprocess_and_delete(page, web_api, stack, owner, tmp_p
     s3 = stack.client("s3")
     page.open()
     page.sign_in(owner)
-    page.get_by_label("Upload images").set_input_files(files(tmp_path, {"harbour at dusk.jpg": picture(7, (1600, 1000))}))
+    page.get_by_label("Upload images").set_input_files(
+        files(tmp_path, {"harbour at dusk.jpg": picture(7, (1600, 1000))})
+    )
     page.locator('#gallery [data-status="ready"]').wait_for()
     image_id = page.tile_ids()[0]
     record = web_api.record(image_id)
@@ -146,7 +174,9 @@ def test_detail_download_reprocess_and_delete(page, web_api, stack, owner, tmp_p
     page.tile(image_id).get_by_role("button").click()
     dialog = page.get_by_role("dialog")
     large = dialog.locator("#detail-img")
-    page.wait_for_function("() => { const i = document.querySelector('#detail-img'); return i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#detail-img'); return i.complete && i.naturalWidth > 0; }"
+    )
     assert large.get_attribute("alt") == "harbour at dusk.jpg"  # no title: the filename
     assert large.evaluate("i => i.naturalWidth") == record["variants"]["large"]["width"] == 1600
     meta = dict(zip(dialog.locator("dt").all_inner_texts(), dialog.locator("dd").all_inner_texts(), strict=True))
@@ -196,8 +226,13 @@ def test_errors_are_shown_in_words(page, owner, tmp_path):
 
 
 def test_keyboard_names_and_alt_text(page, web_api, owner):
-    reply = web_api("POST", "/images", params={"user_id": owner, "filename": "key.jpg", "title": "By keyboard"},
-                    headers={"Content-Type": "image/jpeg"}, data=picture(3))
+    reply = web_api(
+        "POST",
+        "/images",
+        params={"user_id": owner, "filename": "key.jpg", "title": "By keyboard"},
+        headers={"Content-Type": "image/jpeg"},
+        data=picture(3),
+    )
     image_id = reply.json()["image_id"]
     web_api.wait_for([image_id])
     page.open()
@@ -230,8 +265,13 @@ def test_keyboard_names_and_alt_text(page, web_api, owner):
 
 def test_the_layout_holds_at_phone_width(phone, web_api, owner):
     for n in range(3):
-        reply = web_api("POST", "/images", params={"user_id": owner, "filename": f"p{n}.jpg"},
-                        headers={"Content-Type": "image/jpeg"}, data=picture(20 + n))
+        reply = web_api(
+            "POST",
+            "/images",
+            params={"user_id": owner, "filename": f"p{n}.jpg"},
+            headers={"Content-Type": "image/jpeg"},
+            data=picture(20 + n),
+        )
         web_api.wait_for([reply.json()["image_id"]])
     phone.open()
     phone.sign_in(owner)
@@ -243,4 +283,32 @@ def test_the_layout_holds_at_phone_width(phone, web_api, owner):
     phone.page.screenshot(path=str(phone.screenshot_to("phone.png")), full_page=True)
 
 
-from pathlib import Path  # noqa: E402
+def test_many_files_go_four_at_a_time_each_presigned_just_before_it_is_sent(page, stack, owner, tmp_path):
+    page.open()
+    page.sign_in(owner)
+    held, released = [], []
+
+    def bucket(route):
+        if route.request.method == "POST" and not released:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(f"{stack.aws_url}/**", bucket)
+    presigned = []
+    page.on("request", lambda r: presigned.append(r.url) if r.url.endswith("/uploads") else None)
+    page.get_by_label("Upload images").set_input_files(
+        files(tmp_path, {f"q{n}.jpg": picture(80 + n, size=(120, 90)) for n in range(6)})
+    )
+    for _ in range(300):  # until four uploads are in the bucket's hands
+        if len(held) == 4:
+            break
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(300)  # a fifth, were it coming, would have come by now
+    assert (len(held), len(presigned)) == (4, 4)
+    assert page.locator("#sending li[data-phase=waiting]").count() == 2
+    released.append(True)
+    for route in held:
+        route.continue_()
+    page.locator("#sending li[data-phase=ready]").nth(5).wait_for()
+    assert len(presigned) == 6
