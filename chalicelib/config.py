@@ -123,6 +123,19 @@ def _origins(raw: str | None) -> tuple[str, ...]:
     return tuple(o.strip().rstrip("/") for o in (raw or "").split(",") if o.strip())
 
 
+MAX_PRESIGN_SECONDS = 7 * 86400  # SigV4 refuses a presigned URL that lives longer
+
+
+def _url_window(env: dict) -> int:
+    window = _int(env, "URL_WINDOW", 900)
+    lifetime = window + _int(env, "VIEW_URL_TTL", 3600)
+    if lifetime > MAX_PRESIGN_SECONDS:
+        raise RuntimeError(
+            f"URL_WINDOW + VIEW_URL_TTL is {lifetime} s; a presigned URL may live at most {MAX_PRESIGN_SECONDS} s"
+        )
+    return window
+
+
 def load(env: dict | None = None) -> Settings:
     """Read the settings now. Raises RuntimeError naming a missing variable."""
     env = os.environ if env is None else env
@@ -141,7 +154,7 @@ def load(env: dict | None = None) -> Settings:
         max_frames=_int(env, "MAX_FRAMES", 100),
         upload_url_ttl=_int(env, "UPLOAD_URL_TTL", 300),
         view_url_ttl=_int(env, "VIEW_URL_TTL", 3600),
-        url_window=_int(env, "URL_WINDOW", 900),
+        url_window=_url_window(env),
         presets=_presets(env.get("VARIANT_PRESETS")),
         auth_mode=_auth_mode(env.get("AUTH_MODE")),
         admin_group=env.get("ADMIN_GROUP") or "admins",

@@ -137,3 +137,12 @@ def test_url_window_must_be_a_positive_integer(window):
 
     with pytest.raises(RuntimeError, match="URL_WINDOW"):
         config.load({"IMAGES_BUCKET": "b", "IMAGES_TABLE": "t", "URL_WINDOW": window})
+
+
+def test_urls_may_not_outlive_what_sigv4_allows():
+    from chalicelib import config
+
+    base = {"IMAGES_BUCKET": "b", "IMAGES_TABLE": "t"}
+    assert config.load({**base, "URL_WINDOW": "86400", "VIEW_URL_TTL": str(6 * 86400)}).url_window == 86400
+    with pytest.raises(RuntimeError, match="URL_WINDOW \\+ VIEW_URL_TTL is 604801 s"):
+        config.load({**base, "URL_WINDOW": "86401", "VIEW_URL_TTL": str(6 * 86400)})
