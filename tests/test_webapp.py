@@ -174,3 +174,13 @@ print(json.dumps([before, sorted(m for m in sys.modules if m.split(".")[0] in ("
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [False, []]
+
+
+def test_the_weights_in_the_docs_are_the_files_sizes():
+    text = " ".join((ROOT / "docs" / "web-app.md").read_text().split())
+    size = {p.name: p.stat().st_size for p in WEB.iterdir()}
+    scripts = size["app.js"] + size["api.js"] + size["blurhash.js"]
+    assert f"JavaScript {scripts:,} bytes" in text
+    for name in ("app.js", "api.js", "blurhash.js"):
+        assert f"`{name}` {size[name]:,}" in text, name
+    assert f"CSS {size['app.css']:,} bytes" in text and f"HTML {size['index.html']:,} bytes" in text
