@@ -147,14 +147,15 @@ function tileFor(record) {
     const canvas = document.createElement("canvas");
     canvas.width = 32; canvas.height = 32;
     canvas.setAttribute("aria-hidden", "true");
+    const caption = document.createElement("span");
+    caption.className = "caption";
+    caption.setAttribute("aria-hidden", "true");
     const img = document.createElement("img");
     img.loading = "lazy";
     img.decoding = "async";
     img.addEventListener("load", () => tile.classList.add("loaded"));
-    img.addEventListener("error", () => { tile.classList.add("broken"); });
-    const caption = document.createElement("span");
-    caption.className = "caption";
-    caption.setAttribute("aria-hidden", "true");
+    // Said in words on the tile, never left blank: an expired URL, or the object gone.
+    img.addEventListener("error", () => { caption.textContent = `${img.alt}: the thumbnail did not load`; });
     const badge = document.createElement("span");
     badge.className = "badge";
     open.append(canvas, img, caption, badge);
@@ -454,6 +455,7 @@ function closeDetail() {
 
 $("detail").addEventListener("close", () => { state.current = null; if (state.opener && state.opener.isConnected) state.opener.focus(); });
 $("detail-close").addEventListener("click", closeDetail);
+$("detail-img").addEventListener("error", () => { $("detail-status").textContent = "The image itself could not be loaded; try again later."; });
 
 $("edit-form").addEventListener("submit", async (e) => {
   e.preventDefault();

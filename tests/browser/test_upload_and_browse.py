@@ -233,6 +233,22 @@ def test_errors_are_shown_in_words(page, owner, tmp_path):
     assert any("Could not reach imgstore" in t for t in page.error_texts())
     assert page.locator("#gallery-state").inner_text() == "The images could not be listed."
     page.locator("#errors .error").first.get_by_role("button", name="Dismiss this message").click()
+    assert page.locator("#errors .error").count() == 1
+
+
+def test_a_thumbnail_that_does_not_load_says_so(page, web_api, stack, owner):
+    reply = web_api(
+        "POST",
+        "/images",
+        params={"user_id": owner, "filename": "gone.jpg"},
+        headers={"Content-Type": "image/jpeg"},
+        data=picture(5),
+    )
+    web_api.wait_for([reply.json()["image_id"]])
+    page.route(f"{stack.aws_url}/**", lambda route: route.fulfill(status=403, body="<Error><Code>AccessDenied</Code>"))
+    page.open()
+    page.sign_in(owner)
+    page.locator("#gallery .caption").filter(has_text="gone.jpg: the thumbnail did not load").wait_for()
 
 
 def test_keyboard_names_and_alt_text(page, web_api, owner):
