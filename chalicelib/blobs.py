@@ -95,6 +95,35 @@ class BlobStore:
             raise
         return True
 
+    def copy(self, source: str, target: str, etag: str | None = None) -> bool:
+        """Copy `source` (only while it is the version with `etag`, when given) to
+        `target`, bytes and headers. False when the source is gone or was replaced.
+        Repeating it rewrites the same copy."""
+        params = {"Bucket": self.bucket, "Key": target, "CopySource": {"Bucket": self.bucket, "Key": source}}
+        if etag:
+            params["CopySourceIfMatch"] = etag
+        try:
+            self._s3.copy_object(**params)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _MISSING | {"PreconditionFailed"}:
+                return False
+            raise
+        return True
+
+    def delete_if(self, key: str, etag: str) -> bool:
+        """Delete the object only while it is the version with `etag` (S3's conditional
+        delete). True when it is gone, now or before; False when another version took its place."""
+        try:
+            self._s3.delete_object(Bucket=self.bucket, Key=key, IfMatch=etag)
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code in _MISSING:
+                return True
+            if code == "PreconditionFailed":
+                return False
+            raise
+        return True
+
     def list_keys(self, prefix: str) -> list[str]:
         pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
         return [obj["Key"] for page in pages for obj in page.get("Contents", [])]

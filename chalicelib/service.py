@@ -27,7 +27,7 @@ DAY = 86400
 
 def expires_at(status: str, settings: Settings) -> int | None:
     """When DynamoDB's TTL may drop a record: abandoned uploads and rejections only."""
-    days = {"pending": settings.pending_ttl_days, "rejected": settings.rejected_ttl_days}.get(status)
+    days = {"pending": settings.pending_ttl_days, "rejected": settings.quarantine_days}.get(status)
     return int(time.time()) + days * DAY if days else None
 
 
@@ -83,6 +83,8 @@ def purge(record: ImageRecord, store: ImageStore, blobs: BlobStore, *, with_orig
     doomed += blobs.list_keys(keys.variant_prefix(record.image_id))  # variants of older versions
     if with_original:
         doomed.append(record.original_key)
+    if record.quarantine_key:  # a rejected original goes with its record
+        doomed.append(record.quarantine_key)
     blobs.delete_many(doomed)
     store.delete(record)
 
@@ -226,7 +228,8 @@ class ImageService(UseCases):
         record = self._get(caller, image_id)
         if record.status == "rejected":
             raise Conflict(
-                f"image '{image_id}' was rejected ({record.status_reason}); there is no original to reprocess"
+                f"image '{image_id}' was rejected ({record.status_reason}); its original is in quarantine, "
+                "and only an operator can bring it back for another try"
             )
         marked = mark_stale(self.store, image_id, current=record)
         if marked is None:

@@ -66,7 +66,9 @@ def needs(service: str, operation: str, params: dict[str, Any]) -> list[Need]:
         if operation in ("PutObject", "PresignedPost"):
             return [Need("s3:PutObject", _object(p["Bucket"], p["Key"]))]
         if operation == "DeleteObject":
-            return [Need("s3:DeleteObject", _object(p["Bucket"], p["Key"]))]
+            # A conditional delete (If-Match an ETag) needs s3:GetObject as well.
+            read = [Need("s3:GetObject", _object(p["Bucket"], p["Key"]))] if p.get("IfMatch") else []
+            return [Need("s3:DeleteObject", _object(p["Bucket"], p["Key"])), *read]
         if operation == "DeleteObjects":
             return [Need("s3:DeleteObject", _object(p["Bucket"], o["Key"])) for o in p["Delete"]["Objects"]]
         if operation == "CopyObject":
