@@ -98,6 +98,7 @@ deploy: venv
 	$(AWS) $(BIN)/python scripts/deploy.py resources --stage $(STAGE) $(if $(AUTH_MODE),--auth-mode '$(AUTH_MODE)') $(if $(CORS_ALLOW_ORIGINS),--origins '$(CORS_ALLOW_ORIGINS)')
 	$(AWS) $(BIN)/chalice deploy --stage $(STAGE)
 	$(AWS) $(BIN)/python scripts/deploy.py gateway --stage $(STAGE)
+	$(AWS) $(BIN)/python scripts/deploy.py destinations --stage $(STAGE)
 
 # chalice delete first: it removes the functions, the API and the bucket's
 # notifications; then the stack (emptied bucket, table, secret or user pool).

@@ -55,6 +55,18 @@ FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
 }
 
 
+# Invoked asynchronously by S3: after its retries, Lambda itself sends a failed
+# event to the stage's failed-events queue (scripts/deploy.py, destinations),
+# with the function's role.
+ASYNC_FUNCTIONS = ("on_upload", "on_delete")
+FAILED_EVENTS_SID = "FailedEvents"
+
+
+def failed_events_queue(stage: str) -> str:
+    """The name infra/resources.yaml gives the queue."""
+    return f"imgstore-{stage}-failed-events"
+
+
 def function_name(stage: str, function: str) -> str:
     """The Lambda function's name as Chalice makes it."""
     return f"imgstore-{stage}" if function == "api_handler" else f"imgstore-{stage}-{function}"
@@ -87,6 +99,15 @@ def policy(stage: str, function: str, env: dict[str, str]) -> dict:
             "Resource": logs,
         }
     ]
+    if function in ASYNC_FUNCTIONS:
+        statements.append(
+            {
+                "Sid": FAILED_EVENTS_SID,
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": f"arn:aws:sqs:*:*:{failed_events_queue(stage)}",
+            }
+        )
     for number, (actions, kinds) in enumerate(FUNCTIONS[function], 1):
         statement = {
             "Sid": f"Code{number}",
