@@ -133,7 +133,9 @@ class ImageProcessor(UseCases):
             # The original is in uploads/ now, judged good; the record stops naming the copy next.
             self.blobs.delete_many([record.quarantine_key])
         saved = set_fields(self.store, record.image_id, facts)
-        if saved is not None:
+        if saved is None:  # deleted meanwhile: its purge may have listed processed/ before these landed
+            self.blobs.delete_many([v.key for v in variants.values()])
+        else:
             # Whatever no preset makes any more: renamed or dropped presets, changed formats.
             earlier = {v.key for v in record.variants.values()}
             earlier |= set(self.blobs.list_keys(keys.variant_prefix(record.image_id)))

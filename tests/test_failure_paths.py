@@ -90,17 +90,49 @@ def test_a_failed_put_undoes_the_upload_record(client, s3, ddb, jpeg, monkeypatc
     assert again.status_code == 201 and objects(s3) == [again.json_body["original_key"]]
 
 
-def test_a_failed_undo_leaves_a_pending_record_that_expires(client, s3, ddb, jpeg, monkeypatch):
+def test_an_upload_whose_answers_were_lost_is_undone_whole(client, s3, ddb, jpeg):
+    """The record and the object were written, but the put's answer never came back."""
+    from botocore.exceptions import ReadTimeoutError
+
+    def lost(**_):
+        raise ReadTimeoutError(endpoint_url="https://s3.amazonaws.com")
+
+    clients.client("s3").meta.events.register("after-call.s3.PutObject", lost, unique_id="lost")
+    assert upload(client, jpeg, tags=["t"]).status_code == 500
+    clients.client("s3").meta.events.unregister("after-call.s3.PutObject", unique_id="lost")
+    assert items(ddb) == [] and objects(s3) == []  # no pending ghost, no object to become a second image
+
+
+def test_a_failed_undo_leaves_only_an_unlisted_record_that_expires(client, s3, ddb, jpeg, monkeypatch):
     def slow_down(*args, **kwargs):
         raise ClientError(SLOW_DOWN, "Any")
 
     with monkeypatch.context() as patch:
         patch.setattr("chalicelib.blobs.BlobStore.put", slow_down)
         patch.setattr("chalicelib.store.ImageStore.delete", slow_down)
-        assert upload(client, jpeg).status_code == 500
+        reply = upload(client, jpeg)
+    assert reply.status_code == 500  # the put's error, not the undo's
     [left] = [i for i in items(ddb) if i["sk"]["S"] == "IMAGE"]
-    assert left["status"]["S"] == "pending" and int(left["expires_at"]["N"]) > 0  # DynamoDB's TTL removes it
-    assert objects(s3) == []
+    assert left["deleting"]["BOOL"] and int(left["expires_at"]["N"]) > 0  # DynamoDB's TTL removes it
+    assert client.http.get("/images").json_body["count"] == 0 and objects(s3) == []
+
+
+# -- a delete while the handler renders ------------------------------------------------------
+
+def test_variants_rendered_for_an_image_deleted_meanwhile_are_removed(client, s3, jpeg, monkeypatch):
+    from chalicelib import imaging
+
+    image = upload(client, jpeg).json_body
+    render = imaging.process
+
+    def deleted_while_rendering(data, settings):
+        result = render(data, settings)
+        assert client.http.delete(f"/images/{image['image_id']}").status_code == 200
+        return result
+
+    monkeypatch.setattr(imaging, "process", deleted_while_rendering)
+    deliver(client, image["original_key"])
+    assert objects(s3) == [] and ImageStore(TABLE).get(image["image_id"]) is None
 
 
 # -- the store's UnprocessedKeys retry --------------------------------------------------------
