@@ -90,7 +90,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-# -- AWS: needs credentials (README "Deploying to AWS") ----------------------------
+# -- AWS: needs credentials (docs/deploy.md) -----------------------------------------
 # The region comes from your AWS profile or AWS_REGION, never from the default above.
 AWS := $(if $(filter file,$(origin AWS_DEFAULT_REGION)),env -u AWS_DEFAULT_REGION,)
 
