@@ -4,6 +4,7 @@ quarantined original back for another try."""
 from __future__ import annotations
 
 import errno
+import threading
 from urllib.parse import unquote
 
 import pytest
@@ -140,7 +141,10 @@ def test_a_newer_upload_at_the_key_is_never_moved(client, s3, monkeypatch, jpeg,
     judge = imaging.process
 
     def replaced_while_judging(data, settings):
-        s3.put_object(Bucket=BUCKET, Key=key, Body=jpeg)  # the user uploads again meanwhile
+        # The user uploads again meanwhile (another client: its own thread, not the handler's call).
+        upload = threading.Thread(target=s3.put_object, kwargs={"Bucket": BUCKET, "Key": key, "Body": jpeg})
+        upload.start()
+        upload.join()
         return judge(data, settings)
 
     with monkeypatch.context() as patch:
