@@ -68,6 +68,15 @@ def put_direct(s3, bucket, owner, name, data, content_type="image/jpeg"):
     return image_id_for_object(bucket, key)
 
 
+def wait_moved(s3, bucket, key, timeout=45) -> None:
+    """The record says rejected before its original moves (so a crash mid-move is
+    finished by the retry): wait until it has left uploads/."""
+    deadline = time.monotonic() + timeout
+    while objects_under(s3, bucket, key):
+        assert time.monotonic() < deadline, f"{key} still in uploads/ after {timeout} s"
+        time.sleep(0.2)
+
+
 def decoded(http, url) -> Image.Image:
     reply = http.get(url, timeout=30)
     assert reply.status_code == 200, reply.text
@@ -204,7 +213,7 @@ def test_oversize_presigned_post_is_rejected_and_its_object_quarantined(stack, a
     record = api.wait_for([answer["image_id"]])[answer["image_id"]]
     assert record["status"] == "rejected"
     assert re.search(r"\b25(\.0)? ?MB\b", record["status_reason"]), record["status_reason"]  # names the limit
-    assert objects_under(s3, stack.bucket, record["original_key"]) == []
+    wait_moved(s3, stack.bucket, record["original_key"])
     assert objects_under(s3, stack.bucket, f"quarantine/{record['original_key']}") == [
         f"quarantine/{record['original_key']}"]
 
@@ -220,7 +229,7 @@ def test_a_non_image_named_jpg_is_rejected_its_object_quarantined_and_restorable
         assert record["status"] == "rejected"
         assert record["status_reason"], "a rejection says why"
         assert "original" not in api("GET", f"/images/{record['image_id']}").json()["urls"]
-        assert objects_under(s3, stack.bucket, record["original_key"]) == []
+        wait_moved(s3, stack.bucket, record["original_key"])
         quarantined = s3.get_object(Bucket=stack.bucket, Key=f"quarantine/{record['original_key']}")
         assert quarantined["Body"].read() == text
     rejected = api("GET", "/images", params={"user_id": owner, "status": "rejected"}).json()
@@ -239,7 +248,7 @@ def test_a_non_image_named_jpg_is_rejected_its_object_quarantined_and_restorable
         time.sleep(0.2)
     assert again["status"] == "rejected" and "text" in again["status_reason"]
     original = records[direct_id]["original_key"]
-    assert objects_under(s3, stack.bucket, original) == []
+    wait_moved(s3, stack.bucket, original)
     assert objects_under(s3, stack.bucket, f"quarantine/{original}") == [f"quarantine/{original}"]
 
 
