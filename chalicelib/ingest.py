@@ -194,7 +194,7 @@ class ImageProcessor(UseCases):
         """Copy the judged version of the original into quarantine, then delete it from
         uploads/. Each step repeats safely, so a retry after either failed finishes the
         move; a newer version at the key is never touched (it has its own event)."""
-        if self.blobs.copy(record.original_key, record.quarantine_key, etag=obj.etag):
+        if self.blobs.copy(record.original_key, record.quarantine_key, etag=obj.etag, size=obj.size):
             self.blobs.delete_if(record.original_key, obj.etag)
 
     def restore(self, image_id: str) -> str:
@@ -207,7 +207,8 @@ class ImageProcessor(UseCases):
             return "unknown"
         if not record.quarantine_key:
             return "not quarantined"
-        if self.blobs.head(record.quarantine_key) is None:
+        kept = self.blobs.head(record.quarantine_key)
+        if kept is None:
             return "expired"  # the lifecycle rule removed it: nothing to bring back
         if self.blobs.head(record.original_key) is not None:
             return "in uploads"  # never overwrite what is there (a newer upload, or a restore under way)
@@ -221,7 +222,7 @@ class ImageProcessor(UseCases):
         )
         if marked is None:
             return "unknown"
-        if not self.blobs.copy(record.quarantine_key, record.original_key):
+        if not self.blobs.copy(record.quarantine_key, record.original_key, size=kept.size):
             # Removed between the check and the copy: as it was, rejected.
             set_fields(
                 self.store, image_id, {f: getattr(record, f) for f in ("status", "status_reason", "etag", "expires_at")}

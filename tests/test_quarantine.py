@@ -323,3 +323,22 @@ def test_the_api_cannot_reprocess_a_rejected_image(client, s3):
     reply = client.http.post(f"/images/{image_id}/reprocess")
     assert reply.status_code == 409 and "quarantine" in reply.json_body["error"]
     assert objects(s3) == [record(image_id).quarantine_key]
+
+
+def test_an_original_too_large_for_one_copy_is_moved_in_parts(client, s3, monkeypatch):
+    """Over S3's single-copy limit (5 GB; here made 5 MB) the move copies part by part."""
+    from chalicelib import blobs
+
+    monkeypatch.setattr(blobs, "COPY_LIMIT", 5 * 1024 * 1024)
+    monkeypatch.setattr(blobs, "PART_SIZE", 5 * 1024 * 1024)
+    data = bytes(range(256)) * (6 * 4096)  # 6 MB of no image: two parts
+    key = "uploads/alice/huge.bin"
+    parts = []
+    from chalicelib import aws as clients
+
+    clients.client("s3").meta.events.register(
+        "provide-client-params.s3.UploadPartCopy", lambda params, **_: parts.append(params["PartNumber"]))
+    image_id = rejected(client, s3, key, data)
+    assert "not a supported image" in record(image_id).status_reason
+    assert objects(s3) == [f"quarantine/{key}"] and body(s3, f"quarantine/{key}") == data
+    assert sorted(parts) == [1, 2]
