@@ -163,39 +163,39 @@ class ImageProcessor(UseCases):
         The record and the quarantined copy stay for QUARANTINE_DAYS, so the
         uploader can see the reason and an operator can bring the file back.
         """
+        target = keys.quarantine_key(record.original_key)
         facts = dict(
             status="rejected",
             status_reason=reason,
             variants={},
             etag=obj.etag,
             size_bytes=obj.size,
-            quarantine_key=keys.quarantine_key(record.original_key),
+            quarantine_key=target,
             expires_at=expires_at("rejected", self.settings),
         )
         saved = set_fields(self.store, record.image_id, facts)
         if saved is None:
             return "deleting"  # the user's delete removes the original
-        self._quarantine(saved, obj)
+        self._quarantine(record.original_key, target, obj)
         self.blobs.delete_many([v.key for v in record.variants.values()])
         log.info("rejected %s: %s", record.image_id, reason)
         return "rejected"
 
     def _finish_rejection(self, record: ImageRecord, obj: ObjectInfo) -> None:
         """The object is the rejected version and still under uploads/: the move was interrupted."""
-        if record.quarantine_key is None:  # rejected before quarantine existed
-            record = set_fields(
-                self.store, record.image_id, {"quarantine_key": keys.quarantine_key(record.original_key)}
-            )
-            if record is None:
+        target = record.quarantine_key
+        if target is None:  # rejected before quarantine existed
+            target = keys.quarantine_key(record.original_key)
+            if set_fields(self.store, record.image_id, {"quarantine_key": target}) is None:
                 return
-        self._quarantine(record, obj)
+        self._quarantine(record.original_key, target, obj)
 
-    def _quarantine(self, record: ImageRecord, obj: ObjectInfo) -> None:
+    def _quarantine(self, original: str, target: str, obj: ObjectInfo) -> None:
         """Copy the judged version of the original into quarantine, then delete it from
         uploads/. Each step repeats safely, so a retry after either failed finishes the
         move; a newer version at the key is never touched (it has its own event)."""
-        if self.blobs.copy(record.original_key, record.quarantine_key, etag=obj.etag, size=obj.size):
-            self.blobs.delete_if(record.original_key, obj.etag)
+        if self.blobs.copy(original, target, etag=obj.etag, size=obj.size):
+            self.blobs.delete_if(original, obj.etag)
 
     def restore(self, image_id: str) -> str:
         """Put a quarantined original back at its key for another try (after a decoder

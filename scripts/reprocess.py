@@ -83,8 +83,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def restore(processor: ImageProcessor, image_id: str, here: bool) -> str:
     """Put the original back; with `here`, judge it in this process too."""
     outcome = processor.restore(image_id)
-    if outcome == "restored" and here:
-        record = processor.store.get(image_id)
+    record = processor.store.get(image_id) if outcome == "restored" and here else None
+    if record is not None:
         outcome = processor.ingest(processor.settings.bucket, record.original_key)
     return outcome
 
