@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,21 +41,30 @@ class _CurrentStdout:
         sys.stdout.flush()
 
 
+# aws_lambda_powertools has an import cycle: a thread that imports it while
+# another is half-way through gets an ImportError. Lambda runs one event per
+# process, but `chalice local` and the local event bridge run several threads
+# (a page's first load sends its requests at once), so the import is one at a time.
+_import_lock = threading.Lock()
+
+
 @functools.cache
 def logger():
-    from aws_lambda_powertools.logging import Logger
+    with _import_lock:
+        from aws_lambda_powertools.logging import Logger
 
-    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE, stream=_CurrentStdout(), utc=True)
+        return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE, stream=_CurrentStdout(), utc=True)
 
 
 @functools.cache
 def metrics():
-    from aws_lambda_powertools.metrics import Metrics
+    with _import_lock:
+        from aws_lambda_powertools.metrics import Metrics
 
-    return Metrics(
-        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or NAMESPACE,
-        service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE,
-    )
+        return Metrics(
+            namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or NAMESPACE,
+            service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE,
+        )
 
 
 def _ms_since(start: float) -> float:
