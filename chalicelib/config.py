@@ -12,6 +12,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 MB = 1024 * 1024
 QUARANTINE_DAYS = 30
@@ -129,7 +130,7 @@ def _origins(raw: str | None) -> tuple[str, ...]:
 MAX_PRESIGN_SECONDS = 7 * 86400  # SigV4 refuses a presigned URL that lives longer
 
 
-def _url_window(env: dict) -> int:
+def _url_window(env: Any) -> int:
     window = _int(env, "URL_WINDOW", 900)
     lifetime = window + _int(env, "VIEW_URL_TTL", 3600)
     if lifetime > MAX_PRESIGN_SECONDS:
