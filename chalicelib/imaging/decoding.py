@@ -59,8 +59,8 @@ def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: in
     with _untrusted(settings, lambda e: f"the image's frames are corrupt{_detail(e)}"):
         frames = _count_frames(image)
     limits.check_frames(frames, settings)
-    if fmt is formats.JPEG:  # libjpeg decodes at 1/2, 1/4 or 1/8 scale for free
-        image.draft(image.mode, sizing.fit(width, height, largest_box))
+    if fmt is formats.JPEG:  # libjpeg decodes at 1/2, 1/4 or 1/8 scale for free (sizing.decode_request)
+        image.draft(image.mode, sizing.decode_request(width, height, largest_box))
     with _untrusted(settings, lambda e: f"the {fmt.name} data is truncated or corrupt{_detail(e)}"):
         image.load()
     return Decoded(
