@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
             if pipeline == "straightforward":
                 cells.append("")
             else:
-                pairs = zip(outputs[(name, "straightforward")], out)
+                pairs = zip(outputs[(name, "straightforward")], out, strict=True)
                 cells.append(" / ".join(f"{psnr(a, b):.1f}" for a, b in pairs))
             print("| " + " | ".join(cells) + " |")
         if name in NO_HEVC and have_vips:
@@ -393,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         "at every variant size, and no more bytes in all than the reference:\n"
     )
     print(
-        "| image | reference | CPU tuned / reference | peak RSS tuned / reference | lowest PSNR | bytes tuned / reference | verdict |"
+        "| image | reference | CPU tuned / reference | peak RSS tuned / reference | lowest PSNR "
+        "| bytes tuned / reference | verdict |"
     )
     print("|---|---|---|---|---|---|---|")
     verdicts = []
@@ -403,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         cpu = median(name, "tuned", one, "cpu") / median(name, ref, one, "cpu")
         mb = median(name, "tuned", one, "mb") / median(name, ref, one, "mb")
-        low = min(psnr(a, b) for a, b in zip(outputs[(name, "straightforward")], outputs[(name, "tuned")]))
+        low = min(psnr(a, b) for a, b in zip(outputs[(name, "straightforward")], outputs[(name, "tuned")], strict=True))
         size = sum(map(len, outputs[(name, "tuned")])) / sum(map(len, outputs[(name, ref)]))
         missed = [
             what

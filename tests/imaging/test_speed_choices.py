@@ -1,0 +1,144 @@
+"""The choices made for speed keep their promises (issue 12): the format `auto` picks for
+transparent images, exact sizes after a reduced-scale JPEG decode, and the quality bar:
+PSNR of at least 38 dB against the straightforward pipeline (full decode, LANCZOS from the
+full image for every variant, the same format and quality) at every variant size, on
+photo-like content."""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+
+import pytest
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
+
+from chalicelib import formats, imaging
+from chalicelib.config import Preset
+from chalicelib.imaging import decoding, sizing
+
+from . import corpus
+from .conftest import opened, settings_with
+
+# Boxes a quarter of the defaults (2048, 1024, 256), so a 1000x750 photo plays a 4000x3000 one.
+PRESETS = (Preset("large", 512), Preset("medium", 256), Preset("thumb", 64))
+QUALITY_FLOOR_DB = 38.0
+
+
+def photo(size: tuple[int, int], seed: int = 1, alpha: bool = False) -> Image.Image:
+    """Gradients, soft shapes and sensor-like grain: compresses and resamples like a photo.
+    The grain comes from Python's seeded random, so the picture is the same in every run."""
+    rng = random.Random(seed)
+    w, h = size
+    sky = Image.linear_gradient("L").resize(size)
+    sun = Image.radial_gradient("L").resize(size)
+    image = Image.merge("RGB", (sun, sky.transpose(Image.Transpose.ROTATE_90).resize(size), sky))
+    draw = ImageDraw.Draw(image)
+    for _ in range(40):
+        x, y, r = rng.randrange(w), rng.randrange(h), rng.randrange(w // 40, w // 6)
+        fill = tuple(rng.randrange(256) for _ in range(3))
+        if rng.random() < 0.5:
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=fill)
+        else:
+            draw.polygon([(x + rng.randrange(-r, r), y + rng.randrange(-r, r)) for _ in range(5)], fill=fill)
+    image = image.filter(ImageFilter.GaussianBlur(1.5))
+    image = Image.blend(image, Image.frombytes("RGB", size, rng.randbytes(w * h * 3)), 0.08)
+    if alpha:
+        mask = Image.radial_gradient("L").resize(size).point(lambda v: 255 if v < 150 else max(0, 400 - 2 * v))
+        image.putalpha(mask)
+    return image
+
+
+def saved(image: Image.Image, fmt: str, **params) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **params)
+    return out.getvalue()
+
+
+def on_white(data: bytes) -> Image.Image:
+    image = opened(data).convert("RGBA")
+    return Image.alpha_composite(Image.new("RGBA", image.size, (255, 255, 255, 255)), image).convert("RGB")
+
+
+def psnr(a: bytes, b: bytes) -> float:
+    x, y = on_white(a), on_white(b)
+    assert x.size == y.size
+    mse = sum(ImageStat.Stat(ImageChops.difference(x, y)).sum2) / (3 * x.width * x.height)
+    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+def straightforward(data: bytes, variant: imaging.RenderedVariant) -> bytes:
+    """What most code does for this variant: the full image, LANCZOS, the same format and quality."""
+    full = opened(data)
+    small = full.resize((variant.width, variant.height), Image.Resampling.LANCZOS)
+    fmt = opened(variant.data).format
+    return saved(small, fmt, quality=85)
+
+
+def test_a_phone_photo_is_decoded_at_half_scale_and_enlarged_to_exact_sizes():
+    # 1000x750 in a 512 box is 4000x3000 in the 2048 box: half scale is 500x375, 2.4% short.
+    data = saved(photo((1000, 750)), "JPEG", quality=92)
+    decoded = decoding.decode(data, formats.JPEG, settings_with(), largest_box=512)
+    assert decoded.image.size == (500, 375)
+    result = imaging.process(data, settings_with(presets=PRESETS))
+    assert [(v.width, v.height) for v in result.variants] == [(512, 384), (256, 192), (64, 48)]
+    assert [opened(v.data).size for v in result.variants] == [(512, 384), (256, 192), (64, 48)]
+    assert (result.width, result.height) == (1000, 750)
+
+
+def test_a_reduced_scale_more_than_a_tenth_short_of_the_variant_is_not_used():
+    # 900 px at half scale is 450: 512 / 450 = 1.14, more enlargement than sizing allows.
+    data = saved(photo((900, 675)), "JPEG", quality=92)
+    assert sizing.decode_request(900, 675, 512) == (466, 350)
+    assert decoding.decode(data, formats.JPEG, settings_with(), largest_box=512).image.size == (900, 675)
+    # Within the allowance, the smallest scale that is at most 10% short is taken: 1/4 of 2000 is 500.
+    data = saved(photo((2000, 1500)), "JPEG", quality=92)
+    assert decoding.decode(data, formats.JPEG, settings_with(), largest_box=512).image.size == (500, 375)
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("JPEG decoded at half scale, enlarged 2.4%", lambda: saved(photo((1000, 750)), "JPEG", quality=92)),
+        ("JPEG decoded at half scale, shrunk 1.46x", lambda: saved(photo((1500, 1000), 2), "JPEG", quality=92)),
+        ("JPEG decoded at full scale", lambda: saved(photo((900, 675), 3), "JPEG", quality=92)),
+        ("opaque PNG, 2.9x", lambda: saved(photo((1500, 1000), 4), "PNG")),
+        ("WebP", lambda: saved(photo((960, 540), 5), "WEBP", quality=90)),
+        ("transparent PNG to WebP", lambda: saved(photo((1000, 750), 6, alpha=True), "PNG")),
+    ],
+)
+def test_every_variant_stays_within_the_quality_bar_of_the_straightforward_pipeline(name, data):
+    data = data()
+    result = imaging.process(data, settings_with(presets=PRESETS))
+    for variant in result.variants:
+        db = psnr(straightforward(data, variant), variant.data)
+        assert db >= QUALITY_FLOOR_DB, f"{name}, {variant.name}: {db:.1f} dB"
+
+
+def test_a_transparent_photo_becomes_lossy_webp_with_alpha_far_smaller_than_png():
+    source = photo((1000, 750), 6, alpha=True)
+    result = imaging.process(saved(source, "PNG"), settings_with(presets=PRESETS))
+    assert result.details["has_alpha"] is True
+    for variant in result.variants:
+        assert (variant.content_type, variant.ext) == ("image/webp", "webp")
+        assert variant.data[12:16] == b"VP8X" and b"ALPH" in variant.data and b"VP8 " in variant.data  # lossy + alpha
+        image = opened(variant.data)
+        assert image.mode == "RGBA" and image.size == (variant.width, variant.height)
+        assert image.getpixel((0, 0))[3] == 0 and image.getpixel((image.width // 2, image.height // 2))[3] == 255
+        assert len(variant.data) < len(saved(image, "PNG")) / 2  # `auto` made PNG before
+
+
+def test_a_transparent_drawing_becomes_lossless_webp_where_that_is_smaller():
+    result = imaging.process(corpus.rgba_png(), settings_with(presets=PRESETS))
+    for variant in result.variants:
+        assert variant.content_type == "image/webp" and b"VP8L" in variant.data[:64]  # lossless
+        image = opened(variant.data)
+        assert len(variant.data) < len(saved(image, "WEBP", quality=85))  # smaller than the lossy one
+        assert image.getpixel((image.width - 3, 3)) == (20, 120, 240, 255)  # exact colours
+
+
+def test_an_opaque_image_stays_jpeg_under_auto_even_with_an_alpha_channel():
+    opaque = photo((600, 400), 7).convert("RGBA")  # alpha present, every pixel opaque
+    result = imaging.process(saved(opaque, "PNG"), settings_with(presets=PRESETS))
+    assert result.details["has_alpha"] is False
+    assert [v.content_type for v in result.variants] == ["image/jpeg"] * 3
