@@ -16,7 +16,6 @@ from typing import Any
 from .errors import Invalid
 
 STATUSES = ("pending", "ready", "rejected", "failed")
-SOURCES = ("api", "presigned", "s3")
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 64
 MAX_TITLE_LENGTH = 200

@@ -11,20 +11,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import formats, keys
 from .config import Settings
 from .errors import Invalid, TooLarge
+from .limits import bytes_text
 from .records import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, STATUSES, normalize_tags
 
 _NAMES = {str: "a string", int: "an integer", list: "a list", bool: "a boolean"}
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MB"
 
 
 def json_object(raw: bytes | None) -> dict[str, Any]:
@@ -39,10 +36,16 @@ def json_object(raw: bytes | None) -> dict[str, Any]:
     return body
 
 
-def _fields(body: Mapping[str, Any], spec: Mapping[str, type], required: tuple[str, ...] = ()) -> None:
-    unknown = sorted(set(body) - set(spec))
+def _known(given: Iterable[str], allowed: Iterable[str], what: str) -> None:
+    """Refuse names outside `allowed`: a typo must not be silently ignored."""
+    names = list(allowed)
+    unknown = sorted(set(given) - set(names))
     if unknown:
-        raise Invalid(f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(spec)}")
+        raise Invalid(f"unknown {what}(s): {', '.join(unknown)}; allowed: {', '.join(names)}")
+
+
+def _fields(body: Mapping[str, Any], spec: Mapping[str, type], required: tuple[str, ...] = ()) -> None:
+    _known(body, spec, "field")
     for name in required:
         if body.get(name) in (None, ""):
             raise Invalid(f"{name} is required")
@@ -100,8 +103,8 @@ _UPLOAD_FIELDS = {"image_data": str, "filename": str, "title": str, "description
 def _check_api_size(size: int, settings: Settings) -> None:
     if size > settings.max_api_upload_bytes:
         raise TooLarge(
-            f"image is {_mb(size)}; uploads through the API are limited to "
-            f"{_mb(settings.max_api_upload_bytes)}, use POST /uploads for larger files"
+            f"image is {bytes_text(size)}; uploads through the API are limited to "
+            f"{bytes_text(settings.max_api_upload_bytes)}, use POST /uploads for larger files"
         )
 
 
@@ -138,9 +141,7 @@ _RAW_PARAMS = ("filename", "title", "description", "tags", "user_id")
 
 def upload_from_raw(data: bytes, params: Mapping[str, str], tag_values: list[str], settings: Settings) -> Upload:
     """A raw image/* body; metadata in the query string (tags comma-separated or repeated)."""
-    unknown = sorted(set(params) - set(_RAW_PARAMS))
-    if unknown:
-        raise Invalid(f"unknown query parameter(s): {', '.join(unknown)}; allowed: {', '.join(_RAW_PARAMS)}")
+    _known(params, _RAW_PARAMS, "query parameter")
     tags = [t for value in tag_values for t in value.split(",") if t.strip()]
     who = user_id(params.get("user_id"))
     meta = _metadata({"title": params.get("title"), "description": params.get("description"), "tags": tags})
@@ -181,7 +182,7 @@ def presigned_upload(raw: bytes | None, settings: Settings) -> PresignedUpload:
     if size <= 0:
         raise Invalid("size_bytes must be positive")
     if size > settings.max_upload_bytes:
-        raise TooLarge(f"size_bytes is {_mb(size)}; the limit is {_mb(settings.max_upload_bytes)}")
+        raise TooLarge(f"size_bytes is {bytes_text(size)}; the limit is {bytes_text(settings.max_upload_bytes)}")
     method = (body.get("method") or "POST").upper()
     if method not in ("POST", "PUT"):
         raise Invalid("method must be POST or PUT")
@@ -221,9 +222,7 @@ _LIST_PARAMS = ("user_id", "tag", "status", "limit", "next_token")
 
 
 def list_query(params: Mapping[str, str]) -> ListQuery:
-    unknown = sorted(set(params) - set(_LIST_PARAMS))
-    if unknown:
-        raise Invalid(f"unknown query parameter(s): {', '.join(unknown)}; allowed: {', '.join(_LIST_PARAMS)}")
+    _known(params, _LIST_PARAMS, "query parameter")
     raw_limit = params.get("limit") or "20"
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
         raise Invalid("limit must be an integer from 1 to 100")

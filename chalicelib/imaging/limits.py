@@ -12,11 +12,8 @@ import warnings
 from PIL import Image
 
 from ..config import Settings
+from ..limits import upload_size_problem
 from .outcome import Rejected
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"
 
 
 def _mp(n: int) -> str:
@@ -24,8 +21,9 @@ def _mp(n: int) -> str:
 
 
 def check_bytes(size: int, settings: Settings) -> None:
-    if size > settings.max_upload_bytes:
-        raise Rejected(f"file is {_mb(size)}; the limit is {_mb(settings.max_upload_bytes)}")
+    problem = upload_size_problem(size, settings)
+    if problem:
+        raise Rejected(problem)
 
 
 def check_pixels(width: int, height: int, settings: Settings) -> None:
