@@ -182,6 +182,8 @@ def vips(data: bytes) -> list[bytes]:
 
     # Materialised once: the cascade reads it three times.
     image = pyvips.Image.thumbnail_buffer(data, BOXES[0], height=BOXES[0], size="down").copy_memory()
+    if image.hasalpha() and image[image.bands - 1].min() == 255:  # libvips gives every GIF an alpha band
+        image = image.flatten()  # all opaque: JPEG, as the other pipelines choose
     out = []
     for box in BOXES:
         if max(image.width, image.height) > box:

@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .. import formats
 from ..config import Settings
-from . import limits, sizing
+from . import limits, shrink_on_load, sizing
 from .outcome import Rejected
 
 # Multi-frame TIFF, HEIF and MPO files hold pages, bursts or views, not animation.
@@ -62,6 +62,8 @@ def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: in
     if fmt is formats.JPEG:  # libjpeg decodes at 1/2, 1/4 or 1/8 scale for free (sizing.decode_request)
         image.draft(image.mode, sizing.decode_request(width, height, largest_box))
     with _untrusted(settings, lambda e: f"the {fmt.name} data is truncated or corrupt{_detail(e)}"):
+        if fmt is formats.WEBP and frames == 1:  # libwebp scales as it decodes
+            image = shrink_on_load.webp(image, data, sizing.fit(width, height, largest_box))
         image.load()
     return Decoded(
         image=image,

@@ -15,7 +15,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
 
 from chalicelib import formats, imaging
 from chalicelib.config import Preset
-from chalicelib.imaging import decoding, sizing
+from chalicelib.imaging import decoding, shrink_on_load, sizing
 
 from . import corpus
 from .conftest import opened, settings_with
@@ -142,3 +142,53 @@ def test_an_opaque_image_stays_jpeg_under_auto_even_with_an_alpha_channel():
     result = imaging.process(saved(opaque, "PNG"), settings_with(presets=PRESETS))
     assert result.details["has_alpha"] is False
     assert [v.content_type for v in result.variants] == ["image/jpeg"] * 3
+
+
+def test_a_still_webp_is_decoded_straight_at_the_largest_variants_size():
+    source = photo((960, 540), 5)
+    data = saved(source, "WEBP", quality=90)
+    decoded = decoding.decode(data, formats.WEBP, settings_with(), largest_box=512)
+    assert (decoded.width, decoded.height) == (960, 540)  # what the record says
+    assert decoded.image.mode == "RGB" and decoded.image.size == (512, 288)
+    reference = opened(data).resize((512, 288), Image.Resampling.LANCZOS)
+    assert psnr(saved(reference, "PNG"), saved(decoded.image, "PNG")) >= QUALITY_FLOOR_DB
+
+
+def test_a_webp_keeps_its_alpha_profile_and_orientation_through_the_scaled_decode():
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    rgba = photo((400, 300), 8, alpha=True)
+    decoded = decoding.decode(saved(rgba, "WEBP", icc_profile=srgb), formats.WEBP, settings_with(), largest_box=200)
+    assert decoded.image.mode == "RGBA" and decoded.image.size == (200, 150)
+    assert decoded.image.getpixel((0, 0))[3] == 0 and decoded.image.getpixel((100, 75))[3] == 255
+    assert decoded.icc_profile == srgb
+    turned = decoding.decode(corpus.oriented(6, "WEBP"), formats.WEBP, settings_with(), largest_box=64)
+    assert turned.exif.get(0x0112) == 6
+
+
+def test_an_animated_webp_still_gives_its_first_frame_through_pillow():
+    frames = [Image.new("RGB", (200, 100), colour) for colour in ((220, 30, 30), (30, 30, 220))]
+    out = io.BytesIO()
+    frames[0].save(out, "WEBP", save_all=True, append_images=frames[1:], lossless=True)
+    result = imaging.process(out.getvalue(), settings_with(presets=PRESETS))
+    assert result.details["animated"] is True and result.details["frames"] == 2
+    assert opened(result.variants[0].data).convert("RGB").getpixel((100, 50))[0] > 200  # red: frame one
+
+
+def test_a_broken_webp_is_rejected_not_retried():
+    data = saved(photo((640, 480), 9), "WEBP", quality=80)
+    no_start_code = data[:23] + bytes(3) + data[26:]  # VP8's 9d 01 2a
+    for broken in (data[: len(data) // 2], no_start_code):
+        with pytest.raises(imaging.Rejected, match="WEBP"):
+            imaging.process(broken, settings_with(presets=PRESETS))
+    with pytest.raises(OSError, match="WebP"):  # what decoding turns into a rejection
+        shrink_on_load.scaled(no_start_code, (320, 240))
+
+
+def test_without_a_reachable_libwebp_pillow_decodes_the_webp_as_before(monkeypatch):
+    monkeypatch.setattr(shrink_on_load, "_libwebp", lambda: None)
+    data = saved(photo((960, 540), 5), "WEBP", quality=90)
+    assert decoding.decode(data, formats.WEBP, settings_with(), largest_box=512).image.size == (960, 540)
+    result = imaging.process(data, settings_with(presets=PRESETS))
+    assert [(v.width, v.height) for v in result.variants] == [(512, 288), (256, 144), (64, 36)]
