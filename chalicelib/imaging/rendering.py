@@ -45,6 +45,10 @@ _PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
 # Under `auto`, a transparent variant with at most this many colours is also
 # encoded losslessly, and the smaller file kept.
 _DRAWN_COLOURS = 256
+# libwebp's effort (0-6; Pillow's default 4). A 2048 px transparent photo at q85:
+# 615 ms at 4, 432 ms at 3 for 2% more bytes and the same PSNR, 295 ms at 2 for 7%
+# more and 0.5 dB less. The alpha plane costs over half of it.
+_WEBP_METHOD = 3
 # preset format -> (Pillow's name, content type, file extension)
 _ENCODINGS = {
     "jpeg": ("JPEG", "image/jpeg", "jpg"),
@@ -157,7 +161,9 @@ def _encode(image: Image.Image, preset: Preset, has_alpha: bool, icc: bytes | No
     params: dict = {}
     if kind == "jpeg":
         params = {"quality": preset.quality, "optimize": True}
-    elif kind in ("webp", "avif"):
+    elif kind == "webp":
+        params = {"quality": preset.quality, "method": _WEBP_METHOD}
+    elif kind == "avif":
         params = {"quality": preset.quality}
     profile = colour.profile_for(image.mode, icc)
     if profile:
