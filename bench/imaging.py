@@ -296,6 +296,55 @@ def machine() -> list[str]:
     ]
 
 
+# Lambda's price (x86, us-east-1): per GB-second and per request. arm64 is 20% less per
+# GB-second, but its speed on these codecs is not measured here.
+GB_SECOND, REQUEST = 0.0000166667, 0.20 / 1_000_000
+FULL_VCPU_MB = 1769  # Lambda gives one vCPU at 1769 MB, in proportion below, two at 3538
+
+
+def _function_memory_mb() -> int:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return int(config["stages"]["prod"]["lambda_functions"]["on_upload"]["lambda_memory_size"])
+
+
+def _cost(paths, tuned_median, cpu_counts) -> None:
+    """Lambda's cost of the measured CPU time: at the function's memory a CPU-bound run lasts
+    its one-CPU CPU time divided by its share of a vCPU."""
+    memory = _function_memory_mb()
+    share = min(1.0, memory / FULL_VCPU_MB)
+
+    def dollars(ms: float, mb: int) -> float:
+        return 1000 * (ms / 1000 * mb / 1024 * GB_SECOND + REQUEST)
+
+    print(
+        f"\nLambda cost of `on_upload` at {memory} MB ({share:.2f} of a vCPU; x86 ${GB_SECOND} per GB-second, "
+        "$0.20 per million requests); duration = CPU ms at one CPU / vCPU share; processing only (S3 and "
+        "DynamoDB requests not included):\n"
+    )
+    print("| image | CPU ms (1 CPU) | billed ms | $ per 1,000 |")
+    print("|---|---|---|---|")
+    total = 0.0
+    for name in paths:
+        cpu = tuned_median(name, 1, "cpu") if 1 in cpu_counts else tuned_median(name, cpu_counts[0], "cpu")
+        cost = dollars(cpu / share, memory)
+        total += cost
+        print(f"| {name} | {cpu:.0f} | {cpu / share:.0f} | ${cost:.4f} |")
+    print(f"| the mix, equal parts | | | **${total / len(paths):.4f}** |")
+    if 2 in cpu_counts:
+        big = 2 * FULL_VCPU_MB
+        print(
+            f"\nThreads (variants encoded beside the cascade) need a second vCPU: {big} MB. There, billed ms = "
+            "wall ms at two CPUs:\n"
+        )
+        print(f"| image | wall ms at 2 CPUs / 1 CPU | $ per 1,000 at {big} MB | against {memory} MB |")
+        print("|---|---|---|---|")
+        for name in paths:
+            one, two = tuned_median(name, 1, "ms"), tuned_median(name, 2, "ms")
+            cpu = tuned_median(name, 1, "cpu")
+            at_big, at_memory = dollars(two, big), dollars(cpu / share, memory)
+            print(f"| {name} | {two / one:.2f}x | ${at_big:.4f} | {at_big / at_memory:.2f}x |")
+
+
 def _kb(sizes: list[int]) -> str:
     return " / ".join(f"{n / 1000:.0f}" for n in sizes)
 
@@ -435,13 +484,7 @@ def main(argv: list[str] | None = None) -> int:
             f"now WebP q{QUALITY} {_kb([len(v) for v in webp])} kB "
             f"({sum(map(len, webp)) / sum(map(len, png)):.2f}x the bytes)"
         )
-    if len(cpu_counts) > 1:
-        two = max(cpu_counts)
-        print(f"\nWall time of tuned at {two} CPUs against 1 (threads help only where this is under 1):")
-        print(
-            "- "
-            + ", ".join(f"{n}: {median(n, 'tuned', two, 'ms') / median(n, 'tuned', one, 'ms'):.2f}x" for n in paths)
-        )
+    _cost(paths, lambda n, cpus, what: median(n, "tuned", cpus, what), cpu_counts)
     print(f"\nGoal met on {sum(verdicts)} of {len(verdicts)} images.")
     return 0
 
