@@ -192,3 +192,24 @@ def test_without_a_reachable_libwebp_pillow_decodes_the_webp_as_before(monkeypat
     assert decoding.decode(data, formats.WEBP, settings_with(), largest_box=512).image.size == (960, 540)
     result = imaging.process(data, settings_with(presets=PRESETS))
     assert [(v.width, v.height) for v in result.variants] == [(512, 288), (256, 144), (64, 36)]
+
+
+def test_encoding_in_a_thread_or_in_line_makes_the_same_bytes(monkeypatch):
+    from chalicelib.imaging import rendering
+
+    data = saved(photo((1000, 750), 10, alpha=True), "PNG")
+    results = {}
+    for cpus in (1, 2):
+        monkeypatch.setattr(rendering.os, "process_cpu_count", lambda cpus=cpus: cpus)
+        assert isinstance(rendering._encoder(), rendering._Inline) is (cpus == 1)
+        results[cpus] = [v.data for v in imaging.process(data, settings_with(presets=PRESETS)).variants]
+    assert results[1] == results[2]
+
+
+def test_an_encoding_failure_in_the_thread_reaches_the_caller(monkeypatch):
+    from chalicelib.imaging import rendering
+
+    monkeypatch.setattr(rendering.os, "process_cpu_count", lambda: 2)
+    monkeypatch.setattr(rendering.features, "check", lambda name: False)  # a build without AVIF
+    with pytest.raises(RuntimeError, match="cannot write"):
+        imaging.process(corpus.camera_jpeg(), settings_with(presets=(Preset("a", 64, "avif"),)))
