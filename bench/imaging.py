@@ -317,7 +317,7 @@ def _cost(paths, tuned_median, cpu_counts) -> None:
         return 1000 * (ms / 1000 * mb / 1024 * GB_SECOND + REQUEST)
 
     print(
-        f"\nLambda cost of `on_upload` at {memory} MB ({share:.2f} of a vCPU; x86 ${GB_SECOND} per GB-second, "
+        f"\nLambda cost of `on_upload` at {memory} MB ({share:.2f} of a vCPU; x86 ${GB_SECOND:.10f} per GB-second, "
         "$0.20 per million requests); duration = CPU ms at one CPU / vCPU share; processing only (S3 and "
         "DynamoDB requests not included):\n"
     )
@@ -333,15 +333,15 @@ def _cost(paths, tuned_median, cpu_counts) -> None:
     if 2 in cpu_counts:
         big = 2 * FULL_VCPU_MB
         print(
-            f"\nThreads (variants encoded beside the cascade) need a second vCPU: {big} MB. There, billed ms = "
-            "wall ms at two CPUs:\n"
+            f"\nThreads (variants encoded beside the cascade) need a second vCPU: {big} MB, {big / memory:.2f}x "
+            f"the price of a millisecond at {memory} MB. Billed ms there = wall ms at two CPUs; compared with wall "
+            f"ms at one CPU / {share:.2f} at {memory} MB (wall against wall, so a busy machine slows both):\n"
         )
-        print(f"| image | wall ms at 2 CPUs / 1 CPU | $ per 1,000 at {big} MB | against {memory} MB |")
+        print(f"| image | wall ms 2 CPUs / 1 CPU | $ per 1,000 at {big} MB | against {memory} MB |")
         print("|---|---|---|---|")
         for name in paths:
             one, two = tuned_median(name, 1, "ms"), tuned_median(name, 2, "ms")
-            cpu = tuned_median(name, 1, "cpu")
-            at_big, at_memory = dollars(two, big), dollars(cpu / share, memory)
+            at_big, at_memory = dollars(two, big), dollars(one / share, memory)
             print(f"| {name} | {two / one:.2f}x | ${at_big:.4f} | {at_big / at_memory:.2f}x |")
 
 
