@@ -4,6 +4,8 @@ uploads/{owner}/{image_id}/{filename}   originals from the API or presigned URLs
 uploads/{owner}/{anything}              originals dropped straight into the bucket
 processed/{image_id}/{variant}.{ext}    variants (outside the subscribed prefix,
                                         so writing one never triggers processing)
+quarantine/{original key}               rejected originals: private, never served,
+                                        expired by the bucket's lifecycle rule
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 UPLOADS = "uploads/"
 PROCESSED = "processed/"
+QUARANTINE = "quarantine/"
 
 _IMAGE_ID = re.compile(r"^[0-9a-f]{32}$")
 _OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,127}$")
@@ -71,6 +74,11 @@ def variant_key(image_id: str, variant: str, ext: str) -> str:
 
 def variant_prefix(image_id: str) -> str:
     return f"{PROCESSED}{image_id}/"
+
+
+def quarantine_key(original: str) -> str:
+    """Where a rejected original is kept: its own key under quarantine/ (outside the subscription)."""
+    return f"{QUARANTINE}{original}"
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,11 @@ from PIL import Image
 
 _DECODER_ABI_VERSION = 0x0209  # decode.h; libwebp refuses another major version (0x02)
 _MODE_RGBA = 1  # WEBP_CSP_MODE: MODE_RGBA, straight (not premultiplied) alpha
-_STATUS_NAMES = {
-    1: "out of memory",
-    2: "invalid parameter",
-    3: "bitstream error",
-    4: "unsupported feature",
-    7: "not enough data: truncated",
-}
+# VP8StatusCode: what libwebp says about the bytes is a verdict (an OSError without errno,
+# as Pillow's decoders raise; decoding.is_verdict); out of memory or our own bad parameter
+# is not, and is retried.
+_VERDICTS = {3: "bitstream error", 4: "unsupported feature", 7: "not enough data: truncated"}
+_OUT_OF_MEMORY = 1
 
 
 class _Features(ctypes.Structure):
@@ -125,7 +123,7 @@ def scaled(data: bytes, size: tuple[int, int]) -> Image.Image | None:
         return None  # another ABI: let Pillow decode
     status = lib.WebPGetFeaturesInternal(data, len(data), ctypes.byref(config.input), _DECODER_ABI_VERSION)
     if status:
-        raise OSError(f"WebP {_STATUS_NAMES.get(status, f'error {status}')}")
+        _raise(status)
     if config.input.has_animation:
         return None
     width, height = size
@@ -140,6 +138,14 @@ def scaled(data: bytes, size: tuple[int, int]) -> Image.Image | None:
     status = lib.WebPDecode(data, len(data), ctypes.byref(config))
     lib.WebPFreeDecBuffer(ctypes.byref(config.output))
     if status:
-        raise OSError(f"the WebP data is broken ({_STATUS_NAMES.get(status, f'error {status}')})")
+        _raise(status)
     image = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1)
     return image if config.input.has_alpha else image.convert("RGB")
+
+
+def _raise(status: int) -> None:
+    if status in _VERDICTS:
+        raise OSError(f"WebP {_VERDICTS[status]}")
+    if status == _OUT_OF_MEMORY:
+        raise MemoryError("libwebp ran out of memory")
+    raise RuntimeError(f"libwebp failed with status {status}")

@@ -213,3 +213,15 @@ def test_an_encoding_failure_in_the_thread_reaches_the_caller(monkeypatch):
     monkeypatch.setattr(rendering.features, "check", lambda name: False)  # a build without AVIF
     with pytest.raises(RuntimeError, match="cannot write"):
         imaging.process(corpus.camera_jpeg(), settings_with(presets=(Preset("a", 64, "avif"),)))
+
+
+def test_libwebps_verdicts_reject_and_its_failures_are_retried():
+    from chalicelib.imaging.decoding import is_verdict
+
+    with pytest.raises(OSError) as broken:
+        shrink_on_load._raise(3)
+    assert is_verdict(broken.value, formats.WEBP)
+    for status, kind in ((1, MemoryError), (2, RuntimeError)):
+        with pytest.raises(kind) as failed:
+            shrink_on_load._raise(status)
+        assert not is_verdict(failed.value, formats.WEBP)
