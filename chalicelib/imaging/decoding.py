@@ -89,7 +89,7 @@ def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: in
         image.draft(image.mode, sizing.decode_request(width, height, largest_box))
     with _untrusted(settings, fmt, lambda e: f"the {fmt.name} data is truncated or corrupt{_detail(e)}"):
         if fmt is formats.WEBP and frames == 1:  # libwebp scales as it decodes
-            image = shrink_on_load.webp(image, data, sizing.fit(width, height, largest_box))
+            image = shrink_on_load.webp(image, data, sizing.fit(width, height, largest_box))  # type: ignore[assignment]
         image.load()
     return Decoded(
         image=image,

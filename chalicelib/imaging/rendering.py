@@ -98,7 +98,7 @@ def render(decoded: Decoded, presets: tuple[Preset, ...], turn: int) -> Rendered
 class _Inline(Executor):
     """Runs each call at once, in this thread."""
 
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+    def submit(self, fn, /, *args, **kwargs):
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))

@@ -37,9 +37,11 @@ class _RGBABuffer(ctypes.Structure):
 
 
 class _YUVABuffer(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_void_p) for name in ("y", "u", "v", "a")]
-    _fields_ += [(name, ctypes.c_int) for name in ("y_stride", "u_stride", "v_stride", "a_stride")]
-    _fields_ += [(name, ctypes.c_size_t) for name in ("y_size", "u_size", "v_size", "a_size")]
+    _fields_ = (
+        [(name, ctypes.c_void_p) for name in ("y", "u", "v", "a")]
+        + [(name, ctypes.c_int) for name in ("y_stride", "u_stride", "v_stride", "a_stride")]
+        + [(name, ctypes.c_size_t) for name in ("y_size", "u_size", "v_size", "a_size")]
+    )
 
 
 class _Buffers(ctypes.Union):
@@ -47,11 +49,15 @@ class _Buffers(ctypes.Union):
 
 
 class _DecBuffer(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_int) for name in ("colorspace", "width", "height", "is_external_memory")] + [
+    _fields_ = (
+        ("colorspace", ctypes.c_int),
+        ("width", ctypes.c_int),
+        ("height", ctypes.c_int),
+        ("is_external_memory", ctypes.c_int),
         ("u", _Buffers),
         ("pad", ctypes.c_uint32 * 4),
         ("private_memory", ctypes.c_void_p),
-    ]
+    )
 
 
 class _Options(ctypes.Structure):
