@@ -15,15 +15,12 @@ from typing import Any
 
 from . import keys, telemetry
 from .blobs import ObjectInfo
+from .config import size_text
 from .errors import Conflict
 from .records import ImageRecord, Variant
 from .service import UseCases, expires_at, mark_stale, purge, set_fields
 
 log = logging.getLogger(__name__)
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"
 
 
 class ImageProcessor(UseCases):
@@ -86,7 +83,9 @@ class ImageProcessor(UseCases):
             )
         if obj.size > self.settings.max_upload_bytes:
             return self._reject(
-                record, obj, f"file is {_mb(obj.size)}; the limit is {_mb(self.settings.max_upload_bytes)}"
+                record,
+                obj,
+                f"the file is {size_text(obj.size)}; the limit is {size_text(self.settings.max_upload_bytes)}",
             )
         data = self.blobs.get(key, etag=obj.etag)
         if data is None:

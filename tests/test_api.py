@@ -164,7 +164,7 @@ def test_presigned_put_is_signed_for_the_content_type(client):
 
 
 @pytest.mark.parametrize("fields, status, message", [
-    ({"size_bytes": 26 * 1024 * 1024}, 413, "limit is 25 MB"),
+    ({"size_bytes": 26 * 1024 * 1024}, 413, "the limit is 26214400 bytes (25 MiB)"),
     ({"size_bytes": 0}, 400, "size_bytes must be positive"),
     ({"size_bytes": "12"}, 400, "size_bytes must be an integer"),
     ({"size_bytes": True}, 400, "size_bytes must be an integer"),

@@ -192,7 +192,7 @@ def test_an_object_over_the_size_limit_is_rejected_without_being_read(client, s3
     monkeypatch.setattr("chalicelib.blobs.BlobStore.get", lambda *a, **k: reads.append(a))
     image_id = direct_put(client, s3, "uploads/alice/huge.jpg", b"\xff\xd8\xff" + b"\0" * (25 * 1024 * 1024 + 1))
     image = get(client, image_id)
-    assert image["status"] == "rejected" and "the limit is 25.0 MB" in image["status_reason"]
+    assert image["status"] == "rejected" and "; the limit is 26214400 bytes (25 MiB)" in image["status_reason"]
     assert reads == [] and objects(s3) == []
 
 

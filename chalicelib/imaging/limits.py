@@ -11,21 +11,18 @@ import warnings
 
 from PIL import Image
 
-from ..config import Settings
+from ..config import Settings, size_text
 from .outcome import Rejected
 
 
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"
-
-
 def _mp(n: int) -> str:
-    return f"{n / 1e6:g} megapixels"
+    """Exact, as every limit message is: a rounded figure can make the size and the limit read the same."""
+    return f"{n} pixels ({n // 10**6} megapixels)" if n and n % 10**6 == 0 else f"{n} pixels"
 
 
 def check_bytes(size: int, settings: Settings) -> None:
     if size > settings.max_upload_bytes:
-        raise Rejected(f"file is {_mb(size)}; the limit is {_mb(settings.max_upload_bytes)}")
+        raise Rejected(f"the file is {size_text(size)}; the limit is {size_text(settings.max_upload_bytes)}")
 
 
 def check_pixels(width: int, height: int, settings: Settings) -> None:
