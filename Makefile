@@ -11,10 +11,11 @@ API_PORT ?= 8000
 AWS_PORT ?= 5000
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help venv test test-fast resources clean run newman postman load deploy destroy policies token
+.PHONY: help venv lint test test-fast resources clean run newman postman load deploy destroy policies token
 
 help:
-	@echo "make test        run the whole test suite (creates .venv when missing)"
+	@echo "make test        lint, then the whole test suite (creates .venv when missing)"
+	@echo "make lint        ruff (lint and format check) and mypy over the shipped and operator code"
 	@echo "make resources   create the stage's bucket and table (STAGE=dev)"
 	@echo "make run         imgstore on this machine: API :8000, AWS (moto) :5000; Ctrl-C stops"
 	@echo "                 (BIND=, API_PORT=, AWS_PORT=; FRESH=1 forgets the saved data)"
@@ -37,6 +38,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@
 
 venv: $(VENV)/.installed
+
+LINTED := app.py chalicelib devstack scripts
+
+lint: venv
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy $(LINTED)
 
 test: venv newman
 	$(BIN)/python -m pytest -n 2 -q
@@ -102,4 +110,4 @@ policies: venv
 	$(BIN)/python scripts/policies.py --stage $(STAGE)
 
 token: venv
-	$(AWS) $(BIN)/python scripts/token.py create '$(NAME)' --stage $(STAGE) $(if $(ADMIN),--admin) $(if $(TTL),--ttl '$(TTL)')
+	$(AWS) $(BIN)/python scripts/tokens.py create '$(NAME)' --stage $(STAGE) $(if $(ADMIN),--admin) $(if $(TTL),--ttl '$(TTL)')

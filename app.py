@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib import auth, config, cors, http, telemetry, validation
+from chalicelib.auth import gateway
 from chalicelib.ingest import ImageProcessor
 from chalicelib.service import ImageService
 
@@ -16,15 +17,15 @@ app.register_middleware(telemetry.log_s3_event, "s3")
 
 
 def token_authorizer(auth_request):
-    return auth.authorize_token(auth_request)
+    return gateway.authorize_token(auth_request)
 
 
 # None, token_authorizer or Cognito's, by the AUTH_MODE being deployed.
-authorizer = auth.route_authorizer(app, token_authorizer)
+authorizer = gateway.route_authorizer(app, token_authorizer)
 
 
 def caller(images):
-    return auth.caller(app.current_request, images.settings)
+    return auth.caller(app.current_request.context, images.settings)
 
 
 @app.route("/health", methods=["GET"], content_types=http.ANY)
@@ -110,3 +111,6 @@ def preflight(**_path_params):
 
 for _path in list(app.routes):
     app.route(_path, methods=["OPTIONS"])(preflight)
+
+# Domain errors become their HTTP answers, for every route above.
+http.map_domain_errors(app)

@@ -41,11 +41,7 @@ def client(service: str):
         return _clients.setdefault(service, made)
 
 
-def reset(*, session_too: bool = False) -> None:
-    """Forget cached clients (tests, or after the endpoint changed); with
-    `session_too`, also the session and the credentials it resolved."""
-    global _session
+def reset() -> None:
+    """Forget cached clients (tests, or after the endpoint changed)."""
     with _lock:
         _clients.clear()
-        if session_too:
-            _session = None

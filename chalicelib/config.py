@@ -16,13 +16,6 @@ from dataclasses import dataclass, field
 MB = 1024 * 1024
 
 
-def size_text(n: int) -> str:
-    """A size exactly, in bytes, with MiB added when that is exact too:
-    a message about a limit must never round two different sizes to one figure."""
-    text = f"{n} byte" if n == 1 else f"{n} bytes"
-    return f"{text} ({n // MB} MiB)" if n and n % MB == 0 else text
-
-
 # auto: JPEG when the image is opaque, PNG when it has transparency.
 PRESET_FORMATS = ("auto", "jpeg", "png", "webp", "avif")
 

@@ -1,15 +1,16 @@
-"""The HTTP edge: one error shape for every response, and request plumbing
-that would otherwise repeat in each route."""
+"""The HTTP edge: domain errors to status codes (once, here), one error shape
+for every response, and request plumbing that would otherwise repeat in each route."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalice.app import Request, Response
 
-from . import formats, validation
+from . import errors, formats, validation
 from .config import Settings
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,47 @@ UPLOAD_TYPES = [JSON, *formats.UPLOAD_CONTENT_TYPES]
 EXTRA_BINARY_TYPES = [
     t for t in formats.UPLOAD_CONTENT_TYPES if t not in ("image/jpeg", "image/png", "image/gif", "image/jpg")
 ]
+
+
+# The one place a domain error gets its HTTP status; checked in order, most specific first.
+STATUS: dict[type[errors.ImgstoreError], int] = {
+    errors.Invalid: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.TooLarge: 413,
+}
+
+
+def error_response(error: errors.ImgstoreError) -> Response:
+    """The `{"error": ...}` answer for a domain error."""
+    status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 500)
+    return Response(body={"error": str(error)}, status_code=status)
+
+
+def domain_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a view so the domain errors it raises become their HTTP answers.
+
+    Chalice turns any other exception into a 500 before middleware sees it,
+    so the mapping has to sit around the view itself.
+    """
+
+    @functools.wraps(view)
+    def answer(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except errors.ImgstoreError as exc:
+            return error_response(exc)
+
+    return answer
+
+
+def map_domain_errors(app: Any) -> None:
+    """Give every route registered on `app` so far the domain-error mapping."""
+    for methods in app.routes.values():
+        for entry in methods.values():
+            entry.view_function = domain_errors(entry.view_function)
 
 
 # Routes that read no body take any Content-Type: Chalice would answer 415
@@ -60,7 +102,7 @@ def upload_from(request: Request, settings: Settings) -> validation.Upload:
     if content_type == JSON:
         if request.query_params:  # the metadata travels in the body, never beside it
             names = ", ".join(sorted(request.query_params))
-            raise validation.Invalid(f"a JSON upload takes no query parameters; got: {names}")
+            raise errors.Invalid(f"a JSON upload takes no query parameters; got: {names}")
         return validation.upload_from_json(request.raw_body, settings)
     query = request.query_params or {}
     tags = query.getlist("tags") if "tags" in query else []  # Chalice's getlist raises when absent

@@ -15,10 +15,10 @@ from typing import Any
 
 from . import keys, telemetry
 from .blobs import ObjectInfo
-from .config import size_text
 from .errors import Conflict
+from .lifecycle import UseCases, expires_at, mark_stale, purge, set_fields
+from .limits import upload_size_problem
 from .records import ImageRecord, Variant
-from .service import UseCases, expires_at, mark_stale, purge, set_fields
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +81,9 @@ class ImageProcessor(UseCases):
                 obj,
                 "objects must be uploaded under uploads/{owner}/, where owner is 1-128 letters, digits or . _ @ + = -",
             )
-        if obj.size > self.settings.max_upload_bytes:
-            return self._reject(
-                record,
-                obj,
-                f"the file is {size_text(obj.size)}; the limit is {size_text(self.settings.max_upload_bytes)}",
-            )
+        too_large = upload_size_problem(obj.size, self.settings)
+        if too_large:
+            return self._reject(record, obj, too_large)
         data = self.blobs.get(key, etag=obj.etag)
         if data is None:
             return "gone"  # replaced meanwhile; the newer object has its own event

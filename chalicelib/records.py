@@ -18,7 +18,6 @@ from .errors import Invalid
 from .keys import FORMAT_CHARACTERS
 
 STATUSES = ("pending", "ready", "rejected", "failed")
-SOURCES = ("api", "presigned", "s3")
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 64
 MAX_TITLE_LENGTH = 200

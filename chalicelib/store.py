@@ -187,6 +187,13 @@ class ImageStore:
 
     # -- items -------------------------------------------------------------
 
+    def items(self, record: ImageRecord) -> list[dict[str, Any]]:
+        """The DynamoDB items (wire format) that `create` writes for `record`:
+        for bulk imports with BatchWriteItem, which checks no condition."""
+        record = replace(record, version=1)
+        puts = [self._put_record(record, "")] + [self._put_tag(record, t) for t in record.tags]
+        return [put["Put"]["Item"] for put in puts]
+
     def _put_record(self, record: ImageRecord, condition: str, version: int | None = None) -> dict:
         item = {**record.to_item(), **_key(record.image_id)}
         if not record.deleting:

@@ -12,13 +12,14 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import formats, keys
-from .config import Settings, size_text
+from .config import Settings
 from .errors import Invalid, TooLarge
+from .limits import bytes_text
 from .records import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, STATUSES, normalize_tags
 
 _NAMES = {str: "a string", int: "an integer", list: "a list", bool: "a boolean"}
@@ -58,11 +59,17 @@ def json_object(raw: bytes | None) -> dict[str, Any]:
     return body
 
 
+def _known(given: Iterable[str], allowed: Iterable[str], what: str) -> None:
+    """Refuse names outside `allowed`: a typo must not be silently ignored."""
+    names = list(allowed)
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise Invalid(f"unknown {what}(s): {', '.join(unknown)}; allowed: {', '.join(names) or 'none'}")
+
+
 def _fields(body: Mapping[str, Any], spec: Mapping[str, type], required: tuple[str, ...] = ()) -> None:
     """Only known fields, none null, the required ones present, each of its type."""
-    unknown = sorted(set(body) - set(spec))
-    if unknown:
-        raise Invalid(f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(spec)}")
+    _known(body, spec, "field")
     for name, value in body.items():
         if value is None:  # one meaning for null everywhere: none; absent is absent
             raise Invalid(f"{name} must not be null; leave it out instead")
@@ -124,8 +131,8 @@ _UPLOAD_FIELDS = {"image_data": str, "filename": str, "title": str, "description
 def _check_api_size(size: int, settings: Settings) -> None:
     if size > settings.max_api_upload_bytes:
         raise TooLarge(
-            f"the image is {size_text(size)}; uploads through the API are limited to "
-            f"{size_text(settings.max_api_upload_bytes)}: use POST /uploads for larger files"
+            f"image is {bytes_text(size)}; uploads through the API are limited to "
+            f"{bytes_text(settings.max_api_upload_bytes)}, use POST /uploads for larger files"
         )
 
 
@@ -205,7 +212,7 @@ def presigned_upload(raw: bytes | None, settings: Settings) -> PresignedUpload:
     if size <= 0:
         raise Invalid("size_bytes must be positive")
     if size > settings.max_upload_bytes:
-        raise TooLarge(f"size_bytes is {size_text(size)}; the limit is {size_text(settings.max_upload_bytes)}")
+        raise TooLarge(f"size_bytes is {bytes_text(size)}; the limit is {bytes_text(settings.max_upload_bytes)}")
     method = body.get("method", "POST")
     if method not in ("POST", "PUT"):
         raise Invalid("method must be POST or PUT")
@@ -247,10 +254,7 @@ LIST_PARAMS = ("user_id", "tag", "status", "limit", "next_token")
 def query(params: Mapping[str, str], allowed: tuple[str, ...]) -> dict[str, str]:
     """The query parameters, when each is one `allowed` and none is empty:
     an empty value is refused like any malformed one, never read as absent."""
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        allowed_text = ", ".join(allowed) if allowed else "none"
-        raise Invalid(f"unknown query parameter(s): {', '.join(unknown)}; allowed: {allowed_text}")
+    _known(params, allowed, "query parameter")
     for name, value in params.items():
         if value == "":
             raise Invalid(f"query parameter {name} is empty; give it a value or leave it out")

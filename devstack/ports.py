@@ -1,4 +1,4 @@
-"""Ports: bind one with a clear error when it is taken, or find a free one."""
+"""Ports: bind one, with a clear error when it is taken."""
 
 from __future__ import annotations
 
@@ -32,10 +32,3 @@ def bind(host: str, port: int, what: str, setting: str) -> socket.socket:
             ) from None
         raise
     return sock
-
-
-def free_port(host: str) -> int:
-    """A port nothing listens on right now (it may be taken again before use)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]

@@ -24,8 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Run as a file, scripts/ heads sys.path and scripts/token.py would shadow the standard library.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "scripts"]
+sys.path.insert(0, str(ROOT))  # run as a file: the project's packages become importable
 
 from chalicelib.auth import Caller  # noqa: E402
 from chalicelib.errors import ImgstoreError  # noqa: E402

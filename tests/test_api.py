@@ -164,7 +164,8 @@ def test_presigned_put_is_signed_for_the_content_type(client):
 
 
 @pytest.mark.parametrize("fields, status, message", [
-    ({"size_bytes": 26 * 1024 * 1024}, 413, "the limit is 26214400 bytes (25 MiB)"),
+    ({"size_bytes": 26 * 1024 * 1024}, 413, "size_bytes is 26 MB (27,262,976 bytes); the limit is 25 MB (26,214,400 bytes)"),
+    ({"size_bytes": 25 * 1024 * 1024 + 1}, 413, "size_bytes is 26,214,401 bytes; the limit is 25 MB (26,214,400 bytes)"),
     ({"size_bytes": 0}, 400, "size_bytes must be positive"),
     ({"size_bytes": "12"}, 400, "size_bytes must be an integer"),
     ({"size_bytes": True}, 400, "size_bytes must be an integer"),

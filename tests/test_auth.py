@@ -140,12 +140,10 @@ def test_issue_token_refuses_bad_names_and_lifetimes():
 
 
 def test_a_cached_authorizer_answer_does_not_outlive_its_token():
-    class Request:
-        context = {"authorizer": {"owner": "alice", "admin": "false", "expires": str(int(time.time()) - 1)}}
-
+    context = {"authorizer": {"owner": "alice", "admin": "false", "expires": str(int(time.time()) - 1)}}
     settings = type("S", (), {"auth_mode": "token", "admin_group": "admins"})()
     with pytest.raises(Unauthorized, match="expired"):
-        auth.caller(Request(), settings)
+        auth.caller(context, settings)
 
 
 def test_token_secret_comes_from_the_environment_or_secrets_manager(aws):

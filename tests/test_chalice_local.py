@@ -39,14 +39,15 @@ def local_api(tmp_path_factory):
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 60
+        while True:
             try:
                 urllib.request.urlopen(f"{url}/health", timeout=1)
                 break
             except (urllib.error.URLError, ConnectionError):
-                if server.poll() is not None:
+                if server.poll() is not None or time.monotonic() > deadline:
                     log.seek(0)
-                    pytest.fail(log.read())
+                    pytest.fail(f"chalice local never answered on {url}:\n{log.read()}")
                 time.sleep(0.1)
         yield url
     finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from scripts import deploy
-from scripts import token as token_script
+from scripts import tokens as token_script
 from chalicelib import auth
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,7 +164,7 @@ def test_shellcheck_finds_real_problems():
         _shellcheck(["rm -rf $DIR/*"])
 
 
-# -- scripts/token.py ---------------------------------------------------------------
+# -- scripts/tokens.py ---------------------------------------------------------------
 
 @pytest.mark.parametrize("text, seconds", [("90", 90), ("45m", 2700), ("12h", 43200), ("7d", 604800), ("2w", 1209600)])
 def test_token_lifetimes(text, seconds):
@@ -180,7 +180,7 @@ def test_bad_token_lifetimes(text):
 def test_token_script_issues_tokens_the_authorizer_accepts():
     secret = "cli-secret-" + "x" * 32
     env = {**os.environ, "AUTH_TOKEN_SECRET": secret}
-    run = [sys.executable, str(ROOT / "scripts" / "token.py")]
+    run = [sys.executable, str(ROOT / "scripts" / "tokens.py")]
     created = subprocess.run(run + ["create", "alice", "--admin", "--ttl", "7d"], env=env,
                              capture_output=True, text=True, check=True).stdout.strip()
     claims = auth.verify_token(f"Bearer {created}", secret)

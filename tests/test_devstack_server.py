@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
 from botocore.config import Config
 
-from devstack.server import MotoServer
+from devstack.server import MotoServer, OneAtATime
 
 
 @pytest.fixture
@@ -44,13 +43,27 @@ def test_concurrent_dynamodb_transactions_all_succeed(server):
     assert ddb.scan(TableName="t", Select="COUNT")["Count"] == 8 * 12 * 3
 
 
-def test_a_long_poll_does_not_hold_up_other_requests(server):
-    sqs, s3 = client(server, "sqs"), client(server, "s3")
-    url = sqs.create_queue(QueueName="q")["QueueUrl"]
-    poll = threading.Thread(target=lambda: sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2))
+def test_a_long_poll_does_not_hold_up_other_requests():
+    polling, release = threading.Event(), threading.Event()
+
+    def moto(environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET") == "AmazonSQS.ReceiveMessage":
+            polling.set()
+            release.wait(30)
+        return [environ["PATH_INFO"].encode()]
+
+    gate = OneAtATime(moto)
+    poll_env = {"HTTP_X_AMZ_TARGET": "AmazonSQS.ReceiveMessage", "PATH_INFO": "/poll"}
+    poll = threading.Thread(target=gate, args=(poll_env, None))
     poll.start()
-    time.sleep(0.3)
-    started = time.monotonic()
-    s3.create_bucket(Bucket="not-blocked")
-    assert time.monotonic() - started < 1.5
-    poll.join()
+    try:
+        assert polling.wait(10), "the long poll never reached moto"
+        answered = []
+        other = threading.Thread(target=lambda: answered.append(gate({"PATH_INFO": "/bucket"}, None)))
+        other.start()
+        other.join(10)
+        # Answered while the poll still waits: the poll does not hold the lock.
+        assert answered == [[b"/bucket"]] and poll.is_alive()
+    finally:
+        release.set()
+        poll.join(10)

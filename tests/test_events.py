@@ -192,7 +192,7 @@ def test_an_object_over_the_size_limit_is_rejected_without_being_read(client, s3
     monkeypatch.setattr("chalicelib.blobs.BlobStore.get", lambda *a, **k: reads.append(a))
     image_id = direct_put(client, s3, "uploads/alice/huge.jpg", b"\xff\xd8\xff" + b"\0" * (25 * 1024 * 1024 + 1))
     image = get(client, image_id)
-    assert image["status"] == "rejected" and "; the limit is 26214400 bytes (25 MiB)" in image["status_reason"]
+    assert image["status"] == "rejected" and image["status_reason"] == "file is 26,214,404 bytes; the limit is 25 MB (26,214,400 bytes)"
     assert reads == [] and objects(s3) == []
 
 
@@ -257,8 +257,12 @@ def test_writing_variants_never_triggers_processing(client, s3, jpeg, monkeypatc
 def test_events_outside_uploads_or_from_another_bucket_are_ignored(client, s3, jpeg):
     s3.put_object(Bucket=BUCKET, Key="processed/x/thumb.jpg", Body=jpeg)
     deliver(client, "processed/x/thumb.jpg")
+    # The key exists in our bucket too: only the bucket check keeps it from being processed.
+    s3.put_object(Bucket=BUCKET, Key="uploads/a/b.jpg", Body=jpeg)
     client.lambda_.invoke("on_upload", client.events.generate_s3_event(bucket="someone-else", key="uploads/a/b.jpg"))
     assert client.http.get("/images").json_body["count"] == 0
+    deliver(client, "uploads/a/b.jpg")  # the same key from our own bucket is processed
+    assert client.http.get("/images").json_body["count"] == 1
 
 
 def test_a_failure_while_the_image_is_being_deleted_does_not_bring_it_back(client, s3, jpeg, monkeypatch):
@@ -269,8 +273,14 @@ def test_a_failure_while_the_image_is_being_deleted_does_not_bring_it_back(clien
     key = "uploads/alice/doomed.jpg"
     image_id = direct_put(client, s3, key, jpeg)
     store = ImageStore(config.load().table)
-    store.mark_deleting(store.get(image_id))  # a DELETE that stopped half-way
-    ImageProcessor.from_environment()._mark_failed(image_id, RuntimeError("boom"))
+
+    def delete_begins_then_processing_fails(data, settings):
+        store.mark_deleting(store.get(image_id))  # a DELETE that stopped half-way, meanwhile
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("chalicelib.imaging.process", delete_begins_then_processing_fails)
+    with pytest.raises(RuntimeError, match="boom"):
+        ImageProcessor.from_environment().reprocess(image_id)
     record = store.get(image_id)
     assert record.deleting and record.status == "ready"
     assert client.http.get("/images").json_body["count"] == 0

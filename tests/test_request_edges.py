@@ -127,12 +127,12 @@ def test_routes_without_a_body_ignore_the_content_type(client, method, path, con
 def test_an_oversize_presign_names_both_sizes_exactly(client):
     reply = post_json(client, "/uploads", presign_body(size_bytes=25 * 1024 * 1024 + 1))
     assert reply.status_code == 413
-    assert reply.json_body == {"error": "size_bytes is 26214401 bytes; the limit is 26214400 bytes (25 MiB)"}
+    assert reply.json_body == {"error": "size_bytes is 26,214,401 bytes; the limit is 25 MB (26,214,400 bytes)"}
 
 
 def test_an_oversize_api_upload_names_both_sizes_exactly(client):
     big = b"\xff\xd8\xff" + b"\0" * (4 * 1024 * 1024 - 2)
-    expected = ("the image is 4194305 bytes; uploads through the API are limited to 4194304 bytes (4 MiB): "
+    expected = ("image is 4,194,305 bytes; uploads through the API are limited to 4 MB (4,194,304 bytes), "
                 "use POST /uploads for larger files")
     reply = post_json(client, "/images", upload_body(image_data=base64.b64encode(big).decode()))
     assert (reply.status_code, reply.json_body) == (413, {"error": expected})
@@ -140,13 +140,11 @@ def test_an_oversize_api_upload_names_both_sizes_exactly(client):
     assert (raw.status_code, raw.json_body) == (413, {"error": expected})
 
 
-def test_size_text_is_exact():
-    from chalicelib.config import size_text
+def test_bytes_text_is_exact():
+    from chalicelib.limits import bytes_text
 
-    assert size_text(25 * 1024 * 1024) == "26214400 bytes (25 MiB)"
-    assert size_text(25 * 1024 * 1024 + 1) == "26214401 bytes"
-    assert size_text(1) == "1 byte"
-    assert size_text(1536) == "1536 bytes"
+    assert bytes_text(25 * 1024 * 1024) == "25 MB (26,214,400 bytes)"
+    assert bytes_text(25 * 1024 * 1024 + 1) == "26,214,401 bytes"
 
 
 # -- one answer per case ---------------------------------------------------------------------

@@ -11,8 +11,12 @@ SCRIPTS = sorted(p for p in (ROOT / "scripts").glob("*.py") if p.name != "__init
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_runs_as_a_file(script):
-    # scripts/token.py must not stand in for the standard library's token module.
     result = subprocess.run([sys.executable, str(script), "--help"], cwd=ROOT, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-1500:]
     assert "usage" in result.stdout.lower()
+
+
+def test_no_script_shadows_a_standard_library_module():
+    # Run as a file, scripts/ heads sys.path: a scripts/token.py would stand in for `token`.
+    assert {p.stem for p in SCRIPTS} & set(sys.stdlib_module_names) == set()

@@ -115,11 +115,7 @@ def test_index_partitions_are_distinct_for_every_filter_combination():
 def _bulk_write(store: ImageStore, records: list[ImageRecord]) -> None:
     """The exact items create() writes, sent with BatchWriteItem: moto's
     TransactWriteItems copies the whole table per call, too slow for 500."""
-    requests = []
-    for record in records:
-        record = replace(record, version=1)
-        requests.append(store._put_record(record, "unused")["Put"]["Item"])
-        requests += [store._put_tag(record, t)["Put"]["Item"] for t in record.tags]
+    requests = [item for record in records for item in store.items(record)]
     for start in range(0, len(requests), 25):
         batch = [{"PutRequest": {"Item": item}} for item in requests[start:start + 25]]
         aws.client("dynamodb").batch_write_item(RequestItems={TABLE: batch})

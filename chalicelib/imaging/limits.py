@@ -11,7 +11,8 @@ import warnings
 
 from PIL import Image
 
-from ..config import Settings, size_text
+from ..config import Settings
+from ..limits import upload_size_problem
 from .outcome import Rejected
 
 
@@ -21,8 +22,9 @@ def _mp(n: int) -> str:
 
 
 def check_bytes(size: int, settings: Settings) -> None:
-    if size > settings.max_upload_bytes:
-        raise Rejected(f"the file is {size_text(size)}; the limit is {size_text(settings.max_upload_bytes)}")
+    problem = upload_size_problem(size, settings)
+    if problem:
+        raise Rejected(problem)
 
 
 def check_pixels(width: int, height: int, settings: Settings) -> None:

@@ -52,7 +52,7 @@ def test_limits_come_from_the_settings():
         imaging.process(photo, settings_with(max_pixels=10_000))
     with pytest.raises(imaging.Rejected, match="3 frames; the limit is 2"):
         imaging.process(corpus.animated_gif(3), settings_with(max_frames=2))
-    with pytest.raises(imaging.Rejected, match=r"^the file is \d+ bytes; the limit is 10 bytes$"):
+    with pytest.raises(imaging.Rejected, match=r"file is \d[\d,]* bytes; the limit is 10 bytes"):
         imaging.process(photo, settings_with(max_upload_bytes=10))
     assert imaging.process(corpus.animated_gif(3), settings_with(max_frames=3)).details["frames"] == 3
 

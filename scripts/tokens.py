@@ -1,7 +1,7 @@
 """Issue and inspect bearer tokens for AUTH_MODE=token.
 
-    python scripts/token.py create alice [--admin] [--ttl 7d] [--stage dev]
-    python scripts/token.py verify <token> [--stage dev]
+    python scripts/tokens.py create alice [--admin] [--ttl 7d] [--stage dev]
+    python scripts/tokens.py verify <token> [--stage dev]
 
 The signing secret is AUTH_TOKEN_SECRET from your environment, else the
 stage's AUTH_TOKEN_SECRET, else the Secrets Manager secret named by the
@@ -11,21 +11,15 @@ creates it). Tokens are HS256 JWTs: sub (the owner), adm, iat, exp, iss.
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import re
 import sys
+from pathlib import Path
 
-# Run as a script, this folder comes first on sys.path and this file would
-# stand in for the standard library's `token` module: take the folder out.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-ROOT = Path(_HERE).parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a file: the project's packages become importable
 
 from chalicelib import auth  # noqa: E402
 from scripts.bootstrap import stage_environment  # noqa: E402
