@@ -28,7 +28,16 @@ from scripts.bootstrap import stage_environment  # noqa: E402
 # processed/ only), secret.
 FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
     "api_handler": [
-        (["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], ["table"]),
+        (
+            [
+                "dynamodb:GetItem",
+                "dynamodb:BatchGetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+            ],
+            ["table"],
+        ),
         (["dynamodb:Query"], ["indexes"]),
         (["s3:PutObject"], ["uploads"]),  # API uploads, and what presigned POST/PUT URLs allow
         (["s3:GetObject", "s3:DeleteObject"], ["uploads", "processed"]),  # presigned GETs; delete
@@ -42,7 +51,7 @@ FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
         (["s3:ListBucket"], ["list-processed"]),  # variants no preset names any more
     ],
     "on_delete": [
-        (["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], ["table"]),
+        (["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], ["table"]),  # purge marks, then deletes
         (["s3:GetObject"], ["uploads"]),  # HeadObject: was it uploaded again?
         (["s3:ListBucket"], ["list-processed"]),
         (["s3:DeleteObject"], ["processed"]),
