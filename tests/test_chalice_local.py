@@ -67,9 +67,59 @@ def call(url: str, method: str = "GET", headers: dict | None = None) -> tuple[in
         return error.code, dict(error.headers), json.loads(body) if body else {}
 
 
-def test_no_token_is_401_json(local_api):
-    status, _, body = call(f"{local_api}/images")
-    assert status == 401 and body == {"message": "Unauthorized"}
+def raw_call(url: str, request: bytes) -> tuple[int, bytes]:
+    """Bytes as sent, not as a client library would clean them; the status and the whole answer."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while b"\r\n\r\n" not in answer or len(answer) < answer.index(b"\r\n\r\n") + 4 + _length(answer):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer, "the connection closed with no answer"
+    return int(answer.split(b" ", 2)[1]), answer
+
+
+def _length(answer: bytes) -> int:
+    for line in answer.split(b"\r\n\r\n")[0].split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return int(line.split(b":")[1])
+    return 0
+
+
+# As a deployed stage answers after scripts/deploy.py gateway: {"error": ...}, CORS headers, nothing echoed.
+
+def test_no_token_is_401_json_with_cors_headers(local_api):
+    status, headers, body = call(f"{local_api}/images", headers={"Origin": "https://x.example"})
+    assert status == 401 and body == {"error": "Unauthorized"}
+    assert headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_an_unknown_path_is_403_json_and_echoes_nothing(local_api):
+    secret = "Bearer do-not-echo-this-" + "s" * 20
+    status, answer = raw_call(local_api, (
+        f"GET /nothing/here HTTP/1.1\r\nHost: x\r\nAuthorization: {secret}\r\nOrigin: https://x.example\r\n"
+        "Connection: close\r\n\r\n").encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert status == 403 and json.loads(body) == {"error": "Missing Authentication Token"}
+    assert b"do-not-echo-this" not in answer
+    assert b"access-control-allow-origin: *" in head.lower()
+
+
+@pytest.mark.parametrize("path, expected", [("/images", 401), (f"/images/{'a' * 32}", 401), ("/nothing", 403)])
+def test_a_non_ascii_authorization_byte_gets_an_answer(local_api, path, expected):
+    status, answer = raw_call(local_api, (
+        f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n".encode()
+        + b"Authorization: Bearer caf\xc3\xa9\xff\r\n\r\n"))
+    assert status == expected, answer
+    assert "error" in json.loads(answer.partition(b"\r\n\r\n")[2])
+
+
+def test_a_method_no_route_serves_is_a_json_405_with_allow(local_api):
+    status, headers, body = call(f"{local_api}/health", "TRACE")
+    assert status == 405 and headers["Allow"] == "GET, OPTIONS" and "error" in body
 
 
 def test_forged_and_expired_tokens_are_401_with_the_reason(local_api):
