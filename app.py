@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib import auth, config, cors, http, telemetry, validation
+from chalicelib import auth, config, cors, http, openapi, telemetry, validation
 from chalicelib.auth import gateway
 from chalicelib.ingest import ImageProcessor
 from chalicelib.service import ImageService
@@ -32,6 +32,12 @@ def caller(images):
 def health():
     validation.query(http.params(app.current_request), ())
     return {"status": "ok"}
+
+
+@app.route("/openapi.json", methods=["GET"], content_types=http.ANY)
+def contract():
+    validation.query(http.params(app.current_request), ())
+    return openapi.document(config.load())
 
 
 @app.route("/images", methods=["POST"], content_types=http.UPLOAD_TYPES, authorizer=authorizer)

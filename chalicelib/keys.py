@@ -17,8 +17,12 @@ from dataclasses import dataclass
 UPLOADS = "uploads/"
 PROCESSED = "processed/"
 
-_IMAGE_ID = re.compile(r"^[0-9a-f]{32}$")
-_OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,127}$")
+# As the contract (openapi.json) states them, and matched the way JSON Schema
+# matches a `pattern` (a search); `(?!\n)` stops `$` matching before a final newline.
+IMAGE_ID_PATTERN = r"^[0-9a-f]{32}$(?!\n)"
+OWNER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,127}$(?!\n)"
+_IMAGE_ID = re.compile(IMAGE_ID_PATTERN)
+_OWNER = re.compile(OWNER_PATTERN)
 # Unicode's format characters (category Cf, Unicode 15.1): invisible, and the
 # bidi controls among them make text display as something else.
 FORMAT_CHARACTERS = (
@@ -42,11 +46,11 @@ def image_id_for_object(bucket: str, key: str) -> str:
 
 
 def is_image_id(value: str) -> bool:
-    return bool(_IMAGE_ID.match(value or ""))
+    return bool(_IMAGE_ID.search(value or ""))
 
 
 def is_owner(value: str) -> bool:
-    return bool(_OWNER.match(value or ""))
+    return bool(_OWNER.search(value or ""))
 
 
 def sanitize_filename(name: str, default: str = "image") -> str:

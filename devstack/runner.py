@@ -5,7 +5,8 @@ Starts, in order:
   2. the stage's bucket, table and S3 events queue, by scripts/bootstrap.py,
      the code that creates them on AWS; then the saved data, if any;
   3. the S3 event bridge (devstack/bridge.py), which runs the app's S3 handlers;
-  4. `chalice local --no-autoreload` on --api-port.
+  4. the API on --api-port: `chalice local` (devstack/api.py), its gateway
+     errors shaped as on a deployed stage.
 Then it prints where everything is and examples to paste. Ctrl-C or SIGTERM
 stops it all in reverse order (saving the data first), leaving no process
 and no port behind. A child that dies stops the rest.
@@ -184,9 +185,9 @@ class LocalStack:
             Child(
                 "api",
                 [
-                    str(Path(python).with_name("chalice")),
-                    "local",
-                    "--no-autoreload",
+                    python,
+                    "-m",
+                    "devstack.api",  # chalice local, answering gateway errors as a deployed stage does
                     "--stage",
                     args.stage,
                     "--host",

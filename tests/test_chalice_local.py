@@ -1,4 +1,5 @@
-"""AUTH_MODE=token under a real `chalice local` over HTTP: the built-in
+"""AUTH_MODE=token under the local stack's API (devstack/api.py: `chalice
+local` with a deployed stage's gateway answers) over HTTP: the built-in
 authorizer runs there too, which makes token mode the one the local stack
 can demonstrate."""
 from __future__ import annotations
@@ -34,7 +35,7 @@ def local_api(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH_", "AWS_ENDPOINT"))}
     env.update(AUTH_MODE="token", AUTH_TOKEN_SECRET=SECRET, AWS_DEFAULT_REGION="us-east-1",
                AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-    server = subprocess.Popen([str(Path(sys.executable).parent / "chalice"), "local", "--no-autoreload",
+    server = subprocess.Popen([sys.executable, "-m", "devstack.api",
                                "--host", "127.0.0.1", "--port", str(port), "--stage", "dev"],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
