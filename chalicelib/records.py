@@ -37,7 +37,8 @@ _NOT_IN_TAG = "#,\x00-\x1f\x7f-\x9f\u2028\u2029" + FORMAT_CHARACTERS
 _TAG_CORE = f"[^{_NOT_IN_TAG} \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]"
 # One tag as sent: 1-64 characters, optionally a leading '#' and spaces around.
 # The contract (openapi.json) carries this very pattern.
-TAG_PATTERN = f"^{_SPACE}*#?{_SPACE}*{_TAG_CORE}(?:[^{_NOT_IN_TAG}]{{0,{MAX_TAG_LENGTH - 2}}}{_TAG_CORE})?{_SPACE}*$(?!\n)"
+_TAG_BODY = f"{_TAG_CORE}(?:[^{_NOT_IN_TAG}]{{0,{MAX_TAG_LENGTH - 2}}}{_TAG_CORE})?"
+TAG_PATTERN = f"^{_SPACE}*#?{_SPACE}*{_TAG_BODY}{_SPACE}*$(?!\n)"
 TAG_RULE = (
     f"a tag is 1-{MAX_TAG_LENGTH} characters, optionally with a leading '#', "
     "and holds no '#', ',', control or invisible format characters"
