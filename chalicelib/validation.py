@@ -67,8 +67,9 @@ def _known(given: Iterable[str], allowed: Iterable[str], what: str) -> None:
         raise Invalid(f"unknown {what}(s): {', '.join(unknown)}; allowed: {', '.join(names) or 'none'}")
 
 
-def _fields(body: Mapping[str, Any], spec: Mapping[str, type], required: tuple[str, ...] = ()) -> None:
-    """Only known fields, none null, the required ones present, each of its type."""
+def _fields(body: dict[str, Any], spec: Mapping[str, type], required: tuple[str, ...] = ()) -> None:
+    """Only known fields, none null, the required ones present, each of its type
+    (an integral JSON number such as 5.0 becomes the int 5 in `body`)."""
     _known(body, spec, "field")
     for name, value in body.items():
         if value is None:  # one meaning for null everywhere: none; absent is absent
@@ -76,8 +77,10 @@ def _fields(body: Mapping[str, Any], spec: Mapping[str, type], required: tuple[s
     for name in required:
         if body.get(name) in (None, ""):
             raise Invalid(f"{name} is required")
-    for name, value in body.items():
+    for name, value in list(body.items()):
         kind = spec[name]
+        if kind is int and isinstance(value, float) and value.is_integer():
+            value = body[name] = int(value)  # JSON has one number type: 5.0 is the integer 5
         # bool is an int in Python; JSON true is not a size.
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise Invalid(f"{name} must be {_NAMES[kind]}")

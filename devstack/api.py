@@ -71,8 +71,11 @@ class Handler(local.ChaliceRequestHandler):
         self.local_gateway = Gateway(app_object, config)
         local.BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
-    # Methods http.server does not know would get an HTML 501; the app answers them (405).
-    do_TRACE = do_CONNECT = local.ChaliceRequestHandler._generic_handle
+    def __getattr__(self, name: str):
+        # Any other method (TRACE, QUERY, ...) would get http.server's HTML 501; the app answers it (405).
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
 
 
 def server(stage: str, host: str, port: int) -> local.LocalDevServer:

@@ -35,10 +35,12 @@ class BackgroundStack:
         timeout: float = 90,
         data_dir: Path | None = None,
         fresh: bool = False,
+        auth_mode: str = "none",
     ):
         self.log = log
         self.data_dir = data_dir
         self.fresh = fresh
+        self.auth_mode = auth_mode
         self.host = host
         self.workers = workers
         self.timeout = timeout
@@ -71,6 +73,7 @@ class BackgroundStack:
         ]
         argv += ["--data-dir", str(self.data_dir)] if self.data_dir else ["--no-persist"]
         argv += ["--fresh"] if self.fresh else []
+        argv += ["--auth-mode", self.auth_mode]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 argv,
@@ -116,7 +119,8 @@ class BackgroundStack:
     # -- where things are ------------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
-        # api_url, aws_url, bucket, table, queue_url, dead_letter_queue_url, region, pid
+        # api_url, aws_url, bucket, table, queue_url, dead_letter_queue_url, region, pid,
+        # auth_mode, token_secret (auth_mode token)
         info = self.__dict__.get("info") or {}
         if name in info:
             return info[name]

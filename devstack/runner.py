@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -98,6 +99,7 @@ class LocalStack:
         self.data_dir = None if args.no_persist else Path(args.data_dir) / args.stage
         self.children: list[Child] = []
         self.moto = None
+        self.token_secret: str | None = None
         self.info: dict[str, object] = {}
 
     def start(self, stop: threading.Event) -> dict[str, object]:
@@ -122,7 +124,10 @@ class LocalStack:
             "queue_url": queue_url,
             "dead_letter_queue_url": dlq_url,
             "pid": os.getpid(),
+            "auth_mode": args.auth_mode,
         }
+        if self.token_secret:
+            self.info["token_secret"] = self.token_secret  # for tools that mint tokens (devstack/fuzz.py)
         return self.info
 
     def _start_aws(self) -> str:
@@ -159,7 +164,7 @@ class LocalStack:
 
     def _start_children(self, queue_url: str, api_port: int) -> None:
         args = self.args
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.auth_environment()}
         python = sys.executable
         self.children.append(
             Child(
@@ -200,6 +205,15 @@ class LocalStack:
                 out=self.out,
             )
         )
+
+    def auth_environment(self) -> dict[str, str]:
+        """AUTH_MODE=token (--auth-mode token): bearer tokens signed with
+        AUTH_TOKEN_SECRET, taken from the environment or made up for this run."""
+        if self.args.auth_mode != "token":
+            return {}
+        if not self.token_secret:
+            self.token_secret = os.environ.get("AUTH_TOKEN_SECRET") or secrets.token_urlsafe(32)
+        return {"AUTH_MODE": "token", "AUTH_TOKEN_SECRET": self.token_secret}
 
     def _wait_ready(self, api_url: str, stop: threading.Event) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -257,6 +271,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ready-file", help="write the stack's addresses here (JSON) once ready")
     parser.add_argument("--quiet", action="store_true", help="print no banner")
     parser.add_argument("--verbose", action="store_true", help="log every request moto serves")
+    parser.add_argument(
+        "--auth-mode", choices=("none", "token"), default="none", help="token: bearer tokens, as a deployed stage"
+    )
     return parser.parse_args(argv)
 
 

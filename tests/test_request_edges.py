@@ -247,3 +247,10 @@ def test_an_unsupported_method_is_405_with_allow(client):
     assert reply.status_code == 405 and reply.headers["Allow"] == "GET, OPTIONS, POST"
     reply = client.http.post(f"/images/{'0' * 32}", headers=JSON, body="{}")
     assert reply.status_code == 405 and reply.headers["Allow"] == "DELETE, GET, OPTIONS, PATCH"
+
+
+def test_an_integral_json_number_is_an_integer(client):
+    reply = post_json(client, "/uploads", presign_body(size_bytes=1000.0))
+    assert reply.status_code == 201, reply.body
+    refused = post_json(client, "/uploads", presign_body(size_bytes=1000.5))
+    assert refused.status_code == 400 and refused.json_body == {"error": "size_bytes must be an integer"}
