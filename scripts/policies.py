@@ -25,7 +25,7 @@ from scripts.bootstrap import stage_environment  # noqa: E402
 
 # function -> [(actions, resource kinds)]; every action applies to every kind.
 # Kinds: table, indexes, uploads, processed, list-processed (ListBucket on
-# processed/ only), secret.
+# processed/ only), secret (the token secret), signing-secret.
 FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
     "api_handler": [
         (
@@ -42,6 +42,7 @@ FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
         (["s3:PutObject"], ["uploads"]),  # API uploads, and what presigned POST/PUT URLs allow
         (["s3:GetObject", "s3:DeleteObject"], ["uploads", "processed"]),  # presigned GETs; delete
         (["s3:ListBucket"], ["list-processed"]),  # variants of older versions, on delete
+        (["secretsmanager:GetSecretValue"], ["signing-secret"]),  # signs next_token
     ],
     "on_upload": [
         (["dynamodb:GetItem", "dynamodb:PutItem"], ["table"]),
@@ -78,6 +79,9 @@ def _resources(kind: str, stage: str, env: dict[str, str]) -> list[str]:
         "list-processed": [f"arn:aws:s3:::{bucket}"],
         "secret": [
             env.get("AUTH_TOKEN_SECRET_ARN") or f"arn:aws:secretsmanager:*:*:secret:imgstore-{stage}-auth-token-*"
+        ],
+        "signing-secret": [
+            env.get("SIGNING_SECRET_ARN") or f"arn:aws:secretsmanager:*:*:secret:imgstore-{stage}-signing-*"
         ],
     }[kind]
 
