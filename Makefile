@@ -1,5 +1,7 @@
 # imgstore. `make test` and `make run` work from nothing: they create .venv.
-PYTHON ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13; do $$p -c "" 2>/dev/null && { command -v $$p || echo $$p; } && break; done)
+# The Lambda runtime is python3.13: Chalice packages for the Python it runs on.
+PYTHON_VERSION := 3.13
+PYTHON ?= $(shell for p in python$(PYTHON_VERSION) $$HOME/.pyenv/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION); do $$p -c "" 2>/dev/null && { command -v $$p || echo $$p; } && break; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAGE  ?= dev
@@ -29,12 +31,20 @@ help:
 	@echo "make destroy     remove everything make deploy created (STAGE=prod)"
 	@echo "make token       print a bearer token (NAME=alice [ADMIN=1] [TTL=7d] STAGE=...)"
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+# The stamp names the version: a .venv from another Python (an older checkout's 3.11) is made again.
+VERSION_OF := -c 'import sys; print("%d.%d" % sys.version_info[:2])'
+$(VENV)/.python-$(PYTHON_VERSION):
+	@if [ "$$($(BIN)/python $(VERSION_OF) 2>/dev/null)" != $(PYTHON_VERSION) ]; then \
+		[ "$$($(PYTHON) $(VERSION_OF) 2>/dev/null)" = $(PYTHON_VERSION) ] || { \
+			echo "imgstore needs Python $(PYTHON_VERSION) (Lambda's runtime): python$(PYTHON_VERSION) on PATH, or PYTHON=..."; \
+			exit 1; }; \
+		echo "making $(VENV) with $(PYTHON)"; \
+		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet --upgrade pip; \
+	fi
+	touch $@
 
 # Reinstall whenever a requirements file changes.
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(VENV)/.python-$(PYTHON_VERSION)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -95,7 +105,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-# -- AWS: needs credentials (README "Deploying to AWS") ----------------------------
+# -- AWS: needs credentials (docs/deploy.md) -----------------------------------------
 # The region comes from your AWS profile or AWS_REGION, never from the default above.
 AWS := $(if $(filter file,$(origin AWS_DEFAULT_REGION)),env -u AWS_DEFAULT_REGION,)
 

@@ -32,6 +32,8 @@ UPLOAD_CONTENT_TYPES = tuple(BY_MIME)
 
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 _AVIF_BRANDS = {b"avif", b"avis"}
+# Classic TIFF (42) and BigTIFF (43, 64-bit offsets), each little- or big-endian.
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
 def sniff(head: bytes) -> Format | None:
@@ -46,7 +48,7 @@ def sniff(head: bytes) -> Format | None:
         return WEBP
     if head[:2] == b"BM" and len(head) >= 26:
         return BMP
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
+    if head[:4] in _TIFF_MAGIC:
         return TIFF
     if head[4:8] == b"ftyp":
         brands = {head[8:12]} | {head[i : i + 4] for i in range(16, min(len(head), 64), 4)}

@@ -1,4 +1,4 @@
-"""Every operator script runs as the README shows it: `python scripts/NAME.py`."""
+"""Every operator script runs as the docs show it: `python scripts/NAME.py`."""
 import subprocess
 import sys
 from pathlib import Path

@@ -16,7 +16,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, TiffImagePlugin, UnidentifiedImageError
 
 from .. import formats
 from ..config import Settings
@@ -47,10 +47,19 @@ def _register_heif() -> None:
     pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 
+def _read_tiff_with_libtiff() -> None:
+    """Every TIFF through libtiff, as Pillow already sends every compressed one. Its own
+    reader of uncompressed strips misreads planar 16-bit samples and refuses planar
+    files with extra samples (tests/imaging/corpus.py has both)."""
+    TiffImagePlugin.READ_LIBTIFF = True
+
+
 def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: int) -> Decoded:
     """The first frame, decoded once, after every limit passed; Rejected otherwise."""
     if fmt is formats.HEIF:
         _register_heif()
+    elif fmt is formats.TIFF:
+        _read_tiff_with_libtiff()
     limits.apply_to_pillow(settings)
     with _untrusted(settings, lambda e: f"not a readable {fmt.name} image: the file only starts like one{_detail(e)}"):
         image = Image.open(io.BytesIO(data), formats=[fmt.name])  # headers only

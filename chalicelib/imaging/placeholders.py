@@ -31,7 +31,7 @@ def blurhash_of(image: Image.Image) -> str:
     """A BlurHash with four components along the long side and three across (on white)."""
     width, height = sizing.fit(*image.size, _BLURHASH_SAMPLE)
     sample = colour.without_alpha(image).convert("RGB").resize((width, height), Image.Resampling.BOX)
-    pixels = list(sample.getdata())
+    pixels = sample.get_flattened_data()
     rows = [pixels[y * width : (y + 1) * width] for y in range(height)]
     across, down = (4, 3) if width > height else (3, 4) if height > width else (4, 4)
     return blurhash.encode(rows, components_x=across, components_y=down)

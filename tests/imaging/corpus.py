@@ -44,6 +44,8 @@ class Case:
     facts: dict = field(default_factory=dict)  # details that must hold
     dominant: tuple[int, int, int] | None = None  # roughly the dominant colour
     upright: bool = False  # the variants must show QUARTERS the right way up
+    pixels: Image.Image | None = None  # the picture the file holds, pixel for pixel
+    tolerance: int = 0  # per channel, for a lossy file's `pixels`
 
     def __repr__(self) -> str:
         return self.name
@@ -216,6 +218,215 @@ def jpeg_zip_polyglot() -> bytes:
     return save(quarters(), "JPEG") + archive.getvalue()
 
 
+# -- Files Pillow 11.3 could not read, or read wrong (issue 11), built byte by byte ----------
+
+def pattern(size=(64, 40), alpha: bool = False) -> Image.Image:
+    """A picture with no long runs (so predictors and LZW have work) and, with
+    `alpha`, a right half whose opacity varies along x."""
+    w, h = size
+    colours = [((x * 5) % 256, (y * 7) % 256, ((x + y) * 3) % 256) for y in range(h) for x in range(w)]
+    if not alpha:
+        image = Image.new("RGB", size)
+        image.putdata(colours)
+        return image
+    image = Image.new("RGBA", size)
+    image.putdata([(*c, 255 if i % w < w // 2 else 64 + (i % w) * 2) for i, c in enumerate(colours)])
+    return image
+
+
+def tiff(entries: dict[int, tuple[int, list[int] | str]], blocks: list[bytes], big=False, order="<") -> bytes:
+    """A TIFF (or BigTIFF) with one IFD. `entries` maps a tag to (type, values); values
+    "offsets" and "counts" stand for where `blocks` (strips or tiles) were written."""
+    word, offset_size = ("Q", 8) if big else ("I", 4)
+    header = (b"II" if order == "<" else b"MM") + (struct.pack(order + "HHH", 43, 8, 0) if big
+                                                   else struct.pack(order + "H", 42))
+    body = bytearray(header + b"\0" * offset_size)  # the IFD's offset, filled in below
+    offsets = []
+    for block in blocks:
+        offsets.append(len(body))
+        body += block + b"\0" * (len(block) % 2)
+    ifd_at = len(body)
+    ifd_size = (8 if big else 2) + len(entries) * (4 + 2 * offset_size) + offset_size
+    fields, extra = [], bytearray()
+    for tag, (kind, values) in sorted(entries.items()):
+        if isinstance(values, str):
+            values = {"offsets": offsets, "counts": [len(b) for b in blocks]}[values]
+        packed = struct.pack(order + {3: "H", 4: "I", 16: "Q"}[kind] * len(values), *values)
+        if len(packed) > offset_size:  # out of line, after the IFD
+            packed, extra = struct.pack(order + word, ifd_at + ifd_size + len(extra)), extra + packed.ljust(
+                len(packed) + len(packed) % 2, b"\0")
+        fields.append(struct.pack(order + "HH" + word, tag, kind, len(values)) + packed.ljust(offset_size, b"\0"))
+    ifd = struct.pack(order + ("Q" if big else "H"), len(entries)) + b"".join(fields) + b"\0" * offset_size
+    body[len(header):len(header) + offset_size] = struct.pack(order + word, ifd_at)
+    return bytes(body + ifd + extra)
+
+
+def lzw(data: bytes) -> bytes:
+    """TIFF's LZW, MSB first; the table is cleared before a code needs 10 bits."""
+    out, acc, held = bytearray(), 0, 0
+
+    def emit(code: int) -> None:
+        nonlocal acc, held
+        acc, held = (acc << 9) | code, held + 9
+        while held >= 8:
+            held -= 8
+            out.append((acc >> held) & 0xFF)
+        acc &= (1 << held) - 1
+
+    table, word = {bytes([i]): i for i in range(256)}, b""
+    emit(256)
+    for byte in data:
+        longer = word + bytes([byte])
+        if longer in table:
+            word = longer
+            continue
+        emit(table[word])
+        table[longer], word = len(table) + 2, bytes([byte])  # 256 and 257 are Clear and EOI
+        if len(table) + 2 >= 510:
+            emit(256)
+            table = {bytes([i]): i for i in range(256)}
+    emit(table[word])
+    emit(257)
+    return bytes(out + (bytes([(acc << (8 - held)) & 0xFF]) if held else b""))
+
+
+def _difference(row: list[int], samples: int) -> list[int]:
+    """TIFF predictor 2: each sample minus the same sample of the pixel before, per row."""
+    return row[:samples] + [row[i] - row[i - samples] for i in range(samples, len(row))]
+
+
+def tiff_of(picture: Image.Image, *, bits=8, planar=False, compression=1, predictor=False, tile=None,
+            extra=None, big=False, order="<", rows_per_strip=8) -> bytes:
+    """`picture` (L, RGB or RGBA) as a TIFF of the given kind; 16-bit samples are v * 257."""
+    w, h = picture.size
+    bands = picture.getbands()
+    samples = [picture.getchannel(b).get_flattened_data() for b in bands]
+    planes = [list(range(len(bands)))] if not planar else [[b] for b in range(len(bands))]
+    scale, code = (257, "H") if bits == 16 else (1, "B")
+
+    def block(plane: list[int], x0: int, y0: int, width: int, height: int) -> bytes:
+        rows = []
+        for y in range(y0, y0 + height):
+            row = [samples[b][y * w + x] * scale if x < w and y < h else 0
+                   for x in range(x0, x0 + width) for b in plane]
+            rows.append(_difference(row, len(plane)) if predictor else row)
+        raw = b"".join(struct.pack(f"{order}{len(r)}{code}", *(v % (1 << bits) for v in r)) for r in rows)
+        if compression == 5:
+            return lzw(raw)
+        return zlib.compress(raw) if compression == 8 else raw  # 8: Deflate, 1: none
+
+    if tile:
+        tw, th = tile
+        blocks = [block(p, x, y, tw, th) for p in planes for y in range(0, h, th) for x in range(0, w, tw)]
+        layout = {322: (3, [tw]), 323: (3, [th]), 324: (16 if big else 4, "offsets"), 325: (4, "counts")}
+    else:
+        blocks = [block(p, 0, y, w, min(rows_per_strip, h - y)) for p in planes for y in range(0, h, rows_per_strip)]
+        layout = {278: (3, [rows_per_strip]), 273: (16 if big else 4, "offsets"), 279: (4, "counts")}
+    entries = {256: (3, [w]), 257: (3, [h]), 258: (3, [bits] * len(bands)), 259: (3, [compression]),
+               262: (3, [1 if len(bands) == 1 else 2]), 277: (3, [len(bands)]), 284: (3, [2 if planar else 1]),
+               **layout}
+    if predictor:
+        entries[317] = (3, [2])
+    if "A" in bands:
+        entries[338] = (3, [2 if extra is None else extra])  # 2: unassociated alpha
+    return tiff(entries, blocks, big=big, order=order)
+
+
+# BMP palette-index pictures: rows of runs, rows with no runs at all (absolute mode,
+# odd lengths, so the word padding matters), and a long run followed by literals.
+_BMP_SIZE = (37, 21)
+_BMP_PALETTE = [((i * 16) % 256, 255 - (i * 16) % 256, (i * 40) % 256) for i in range(16)]
+
+
+def _bmp_index(x: int, y: int) -> int:
+    return [(x // 5 + y) % 16, (x * 7 + y) % 16, 3 if x < 20 else x % 16, (y + x // 13) % 16][y % 4]
+
+
+def bmp_rle_picture() -> Image.Image:
+    w, h = _BMP_SIZE
+    image = Image.new("RGB", _BMP_SIZE)
+    image.putdata([_BMP_PALETTE[_bmp_index(x, y)] for y in range(h) for x in range(w)])
+    return image
+
+
+def _rle_pieces(row: list[int]):
+    """("run", index, n) for 2 or more equal indices, ("literal", indices, n) between them."""
+    i = 0
+    while i < len(row):
+        j = i
+        while j < len(row) and row[j] == row[i] and j - i < 255:
+            j += 1
+        if j - i >= 2:
+            yield "run", row[i], j - i
+        else:
+            j = i
+            while j < len(row) and not (j + 1 < len(row) and row[j + 1] == row[j]) and j - i < 255:
+                j += 1
+            yield "literal", row[i:j], j - i
+        i = j
+
+
+def bmp_rle(bits: int) -> bytes:
+    """A BMP with RLE8 (bits=8) or RLE4 (bits=4) compression, bottom-up, built by hand."""
+    w, h = _BMP_SIZE
+    data = bytearray()
+    for y in reversed(range(h)):
+        for kind, value, n in _rle_pieces([_bmp_index(x, y) for x in range(w)]):
+            if kind == "run":
+                data += bytes([n, value if bits == 8 else value << 4 | value])
+            elif n < 3:  # absolute mode needs 3 or more
+                for v in value:
+                    data += bytes([1, v if bits == 8 else v << 4])
+            else:
+                packed = bytes(value) if bits == 8 else bytes(
+                    value[k] << 4 | (value[k + 1] if k + 1 < n else 0) for k in range(0, n, 2))
+                data += bytes([0, n]) + packed + b"\0" * (len(packed) % 2)
+        data += b"\0\0"  # end of line
+    data[-2:] = b"\0\1"  # end of bitmap
+    colours = 1 << bits
+    palette = b"".join(bytes([b, g, r, 0]) for r, g, b in _BMP_PALETTE).ljust(colours * 4, b"\0")
+    offset = 14 + 40 + len(palette)
+    info = struct.pack("<IiiHHIIiiII", 40, w, h, 1, bits, {8: 1, 4: 2}[bits], len(data), 2835, 2835, colours, 0)
+    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + palette + bytes(data)
+
+
+def avif_with_alpha() -> tuple[bytes, Image.Image]:
+    image = Image.new("RGBA", (120, 80), (0, 0, 0, 0))  # transparent top left
+    image.paste((20, 120, 240, 255), (60, 0, 120, 80))
+    image.paste((220, 30, 30, 128), (0, 40, 60, 80))  # half-transparent red
+    return save(image, "AVIF", quality=90, subsampling="4:4:4"), image
+
+
+def _png(picture: Image.Image, idat: bytes, end: bytes | None = None) -> bytes:
+    """An 8-bit RGB PNG from raw IDAT bytes; `end` replaces the IEND chunk."""
+    header = struct.pack(">IIBBBBB", *picture.size, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat)
+            + (_png_chunk(b"IEND", b"") if end is None else end))
+
+
+def _scanlines(picture: Image.Image) -> bytes:
+    stride = picture.width * 3
+    raw = picture.tobytes()
+    return b"".join(b"\x00" + raw[y * stride:(y + 1) * stride] for y in range(picture.height))
+
+
+def png_cut_in_its_end_chunk(picture: Image.Image) -> bytes:
+    return _png(picture, zlib.compress(_scanlines(picture)), end=_png_chunk(b"IEND", b"")[:6])
+
+
+def png_stream_without_checksum(picture: Image.Image) -> bytes:
+    """The zlib stream stops after the last deflate block: its Adler-32 is missing."""
+    return _png(picture, zlib.compress(_scanlines(picture))[:-4])
+
+
+def png_stream_with_a_wrong_checksum(picture: Image.Image) -> bytes:
+    return _png(picture, zlib.compress(_scanlines(picture))[:-4] + b"\0\0\0\0")
+
+
+def png_missing_rows(picture: Image.Image) -> bytes:
+    return _png(picture, zlib.compress(_scanlines(picture)[: -3 * picture.width]))
+
+
 SVG = (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
        b'<script>alert(1)</script><rect width="10" height="10"/></svg>')
 EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nnewpath 0 0 moveto 10 10 lineto stroke\nshowpage\n"
@@ -254,7 +465,42 @@ def cases() -> tuple[Case, ...]:
         Case("photo.png", save(photo, "PNG"), True, size=(120, 80), facts={"animated": False, "frames": 1}),
     ]
     if features.check("avif"):
-        accepted.append(Case("photo.avif", save(photo, "AVIF"), True, size=(120, 80)))
+        avif, transparent = avif_with_alpha()
+        accepted += [
+            Case("photo.avif", save(photo, "AVIF"), True, size=(120, 80)),
+            Case("alpha.avif", avif, True, size=(120, 80), facts={"has_alpha": True}, pixels=transparent,
+                 tolerance=4),
+        ]
+    rgb, rgba = pattern(), pattern(alpha=True)
+    picture = pattern((90, 60))
+    tiffs = {  # name: (file, the picture it holds)
+        "bigtiff.tiff": (save(rgb, "TIFF", big_tiff=True), rgb),  # Pillow writes II+ (little-endian)
+        "bigtiff-deflate-predictor.tiff": (tiff_of(rgb, big=True, compression=8, predictor=True), rgb),
+        "bigtiff-tiled.tiff": (tiff_of(rgba, big=True, tile=(16, 16)), rgba),
+        "lzw-predictor.tiff": (tiff_of(rgb, compression=5, predictor=True), rgb),
+        "deflate-predictor.tiff": (tiff_of(rgb, compression=8, predictor=True), rgb),
+        "tiled.tiff": (tiff_of(rgb, tile=(16, 16)), rgb),
+        "tiled-lzw-predictor.tiff": (tiff_of(rgb, tile=(32, 16), compression=5, predictor=True), rgb),
+        "tiled-deflate-rgba.tiff": (tiff_of(rgba, tile=(16, 16), compression=8), rgba),
+        "rgb16.tiff": (tiff_of(rgb, bits=16), rgb),
+        "rgb16-lzw-predictor.tiff": (tiff_of(rgb, bits=16, compression=5, predictor=True), rgb),
+        "rgb16-deflate-predictor-big-endian.tiff": (tiff_of(rgb, bits=16, compression=8, predictor=True,
+                                                            order=">"), rgb),
+        "gray16-tiled-lzw.tiff": (tiff_of(rgb.convert("L"), bits=16, tile=(16, 16), compression=5), rgb.convert("L")),
+        "planar-rgba.tiff": (tiff_of(rgba, planar=True), rgba),
+        "planar-rgba16.tiff": (tiff_of(rgba, planar=True, bits=16), rgba),
+        "planar-rgba-lzw-predictor.tiff": (tiff_of(rgba, planar=True, compression=5, predictor=True), rgba),
+        "planar-rgb-extra-sample.tiff": (tiff_of(rgba, planar=True, extra=0), rgb),  # 0: not alpha, ignored
+    }
+    accepted += [Case(name, data, True, size=held.size, pixels=held, facts={"has_alpha": held.mode == "RGBA"})
+                 for name, (data, held) in tiffs.items()]
+    accepted += [
+        Case("rle8.bmp", bmp_rle(8), True, size=_BMP_SIZE, pixels=bmp_rle_picture()),
+        Case("rle4.bmp", bmp_rle(4), True, size=_BMP_SIZE, pixels=bmp_rle_picture()),
+        Case("cut-in-end-chunk.png", png_cut_in_its_end_chunk(picture), True, size=picture.size, pixels=picture),
+        Case("stream-without-checksum.png", png_stream_without_checksum(picture), True, size=picture.size,
+             pixels=picture),
+    ]
     rejected = [
         Case("truncated.jpg", truncated_jpeg(), False, "truncated"),
         Case("bomb.png", png_bomb(100_000, 100_000), False, "10000 megapixels"),
@@ -269,6 +515,11 @@ def cases() -> tuple[Case, ...]:
         Case("fake.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, False, "not a readable"),
         Case("too-many-frames.gif", animated_gif(101, (4, 4)), False, "101 frames"),
         Case("empty.jpg", b"", False, "empty"),
+        # Pillow stops at the checksum, before the last rows: not fully decoded.
+        Case("stream-wrong-checksum.png", png_stream_with_a_wrong_checksum(picture), False, "broken data stream"),
+        Case("missing-rows.png", png_missing_rows(picture), False, "truncated"),
+        # Pillow 13 reads a BigTIFF's byte order as little-endian only: a big-endian one stays unread.
+        Case("bigtiff-big-endian.tiff", tiff_of(rgb, big=True, order=">"), False, "not a readable TIFF"),
     ]
     return tuple(accepted + rejected)
 

@@ -2,12 +2,15 @@
 each accepted one variants of the right sizes, formats and orientation, with no metadata."""
 from __future__ import annotations
 
-import pytest
-from PIL import ImageOps
+import io
+import warnings
 
-from chalicelib import imaging
-from chalicelib.config import DEFAULT_PRESETS
-from chalicelib.imaging import sizing
+import pytest
+from PIL import Image, ImageChops, ImageFile, ImageOps, TiffImagePlugin
+
+from chalicelib import formats, imaging
+from chalicelib.config import DEFAULT_PRESETS, Preset
+from chalicelib.imaging import colour, sizing
 
 from . import corpus
 from .conftest import SMALL_PRESETS, assert_no_metadata, assert_upright, close, opened, settings_with
@@ -16,6 +19,17 @@ CASES = corpus.cases()
 ACCEPTED = [c for c in CASES if c.accepted]
 REJECTED = [c for c in CASES if not c.accepted]
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "AVIF": "image/avif"}
+# One lossless variant as large as any corpus picture: the decoded pixels, as the pipeline shows them.
+WHOLE = settings_with(presets=(Preset("whole", 16384, "png"),))
+
+
+def assert_same_pixels(got: Image.Image, expected: Image.Image, tolerance: int = 0, name: str = "") -> None:
+    """Every channel of every pixel within `tolerance` (0: identical)."""
+    assert got.size == expected.size, name
+    diff = ImageChops.difference(got.convert(expected.mode), expected)
+    extrema = diff.getextrema() if len(diff.getbands()) > 1 else [diff.getextrema()]
+    worst = [high for _low, high in extrema]
+    assert max(worst) <= tolerance, f"{name}: channels differ by up to {worst}"
 
 
 def test_the_corpus_is_oriented_as_pillows_reference_reads_it():
@@ -79,7 +93,7 @@ def test_transparency_is_kept_where_the_original_had_it(settings):
 def test_palette_images_are_resampled_smoothly_not_with_nearest(settings):
     # One-pixel stripes of two colours: LANCZOS blends them, NEAREST could only pick one.
     large = opened(imaging.process(corpus.palette_png(), settings).variants[0].data)
-    opaque = {p[:3] for p in large.getdata() if p[3] == 255}
+    opaque = {p[:3] for p in large.get_flattened_data() if p[3] == 255}
     assert len(opaque) > 2
     assert large.getpixel((2, 2))[3] == 0  # palette index 0 was the transparent one
 
@@ -124,3 +138,59 @@ def test_an_icc_profile_that_fits_travels_with_the_variants(settings):
     source = opened(corpus.camera_jpeg())
     for variant in imaging.process(corpus.camera_jpeg(), settings).variants:
         assert opened(variant.data).info.get("icc_profile") == source.info["icc_profile"]
+
+
+@pytest.mark.parametrize("case", [c for c in ACCEPTED if c.pixels is not None], ids=repr)
+def test_the_variant_holds_exactly_the_picture_the_file_holds(case):
+    # Built byte by byte (TIFF kinds, RLE BMPs, damaged PNGs) or lossy with a known
+    # picture (AVIF with alpha): the truth is the picture, not what a decoder made of it.
+    [variant] = imaging.process(case.data, WHOLE).variants
+    assert_same_pixels(opened(variant.data), case.pixels, case.tolerance, case.name)
+
+
+# -- The goal of issue 11 -----------------------------------------------------------------
+
+# Pillow reads the picture, but the file is also a ZIP: refused on purpose (sniffing.py).
+_REFUSED_BY_POLICY = {"polyglot.jpg": "ZIP"}
+
+
+def _what_pillow_makes_of(data: bytes, settings) -> Image.Image | str:
+    """Pillow (with pillow-heif, libtiff for every TIFF) alone, on the formats imgstore takes:
+    the first frame fully decoded and shown upright, or why not. Truncated data is not
+    fully decoded: LOAD_TRUNCATED_IMAGES stays off."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    assert not ImageFile.LOAD_TRUNCATED_IMAGES
+    if len(data) > settings.max_upload_bytes:
+        return "over the size limit"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[f.name for f in formats.ACCEPTED])
+        if image.width * image.height > settings.max_pixels:
+            return "over the pixel limit"  # checked before any pixel is decoded
+        if getattr(image, "n_frames", 1) > settings.max_frames:
+            return "over the frame limit"
+        image.load()
+    except Exception as exc:  # noqa: BLE001 - any failure means not fully decoded
+        return f"{type(exc).__name__}: {exc}"
+    shown = ImageOps.exif_transpose(image)
+    return colour.for_display(colour.for_resampling(shown), image.info.get("icc_profile"))[0]
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_every_file_pillow_fully_decodes_within_the_limits_is_ready_with_its_pixels(case, monkeypatch):
+    with monkeypatch.context() as pillow:  # only for the reference: imaging must set up Pillow itself
+        pillow.setattr(TiffImagePlugin, "READ_LIBTIFF", True)
+        pillow.setattr(Image, "MAX_IMAGE_PIXELS", None)  # the limits are checked by hand, before decoding
+        reference = _what_pillow_makes_of(case.data, WHOLE)
+    if isinstance(reference, str) or case.name in _REFUSED_BY_POLICY:
+        with pytest.raises(imaging.Rejected) as caught:
+            imaging.process(case.data, WHOLE)
+        assert not case.accepted, f"{case.name} is in the corpus as accepted, but Pillow says: {reference}"
+        assert _REFUSED_BY_POLICY.get(case.name, case.reason).lower() in str(caught.value).lower()
+        return
+    assert case.accepted, f"Pillow fully decodes {case.name}, which the corpus expects rejected"
+    [variant] = imaging.process(case.data, WHOLE).variants
+    assert_same_pixels(opened(variant.data), reference.convert("RGBA"), name=case.name)

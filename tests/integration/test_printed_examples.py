@@ -1,4 +1,4 @@
-"""The examples `make run` prints (and the README shows) work as printed."""
+"""The examples `make run` prints (and docs/local-stack.md shows) work as printed."""
 from __future__ import annotations
 
 import json
