@@ -25,7 +25,8 @@ help:
 	@echo "make load        a bounded load run on a local stack of its own"
 	@echo "make fuzz        Schemathesis against the contract, unseeded, AUTH_MODE none and token (ARGS=)"
 	@echo "make bench       time the imaging pipelines side by side (bench/imaging.py)"
-	@echo "make reprocess   regenerate variants after the presets changed (ARGS='--owner alice')"
+	@echo "make reprocess   regenerate variants after the presets changed (ARGS='--owner alice');"
+	@echo "                 bring a rejected original back from quarantine (ARGS='--restore IMAGE_ID')"
 	@echo "make clean       remove .venv and caches"
 	@echo "make deploy      deploy a stage to AWS: resources stack, chalice deploy (STAGE=prod)"
 	@echo "make destroy     remove everything make deploy created (STAGE=prod)"
@@ -113,6 +114,7 @@ deploy: venv
 	$(AWS) $(BIN)/python scripts/deploy.py resources --stage $(STAGE) $(if $(AUTH_MODE),--auth-mode '$(AUTH_MODE)') $(if $(CORS_ALLOW_ORIGINS),--origins '$(CORS_ALLOW_ORIGINS)')
 	$(AWS) $(BIN)/chalice deploy --stage $(STAGE)
 	$(AWS) $(BIN)/python scripts/deploy.py gateway --stage $(STAGE)
+	$(AWS) $(BIN)/python scripts/deploy.py destinations --stage $(STAGE)
 
 # chalice delete first: it removes the functions, the API and the bucket's
 # notifications; then the stack (emptied bucket, table, secret or user pool).

@@ -12,6 +12,10 @@ from botocore.exceptions import ClientError
 from . import aws
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+_REPLACED = {"412", "PreconditionFailed"}  # a HEAD's error has no body: just its status
+# S3's largest CopyObject; a larger object is copied part by part (UploadPartCopy).
+COPY_LIMIT = 5 * 1024**3
+PART_SIZE = 512 * 1024 * 1024
 # What a copy with MetadataDirective=REPLACE would otherwise reset.
 _KEPT_HEADERS = ("ContentType", "ContentDisposition", "ContentEncoding", "ContentLanguage", "CacheControl")
 
@@ -92,6 +96,41 @@ class BlobStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] in _MISSING | {"PreconditionFailed"}:
                 return False  # gone or replaced meanwhile; a replacement sends its own event
+            raise
+        return True
+
+    def copy(self, source: str, target: str, etag: str | None = None, size: int | None = None) -> bool:
+        """Copy `source` (only while it is the version with `etag`, when given) to
+        `target`. False when the source is gone or was replaced. Repeating it
+        rewrites the same copy. One request up to COPY_LIMIT (bytes and headers);
+        a larger `size` goes in parts, every part under the same condition."""
+        origin = {"Bucket": self.bucket, "Key": source}
+        condition = {"CopySourceIfMatch": f'"{etag}"'} if etag else {}  # quoted, as S3 sends ETags
+        try:
+            if size is not None and size > COPY_LIMIT:
+                from boto3.s3.transfer import TransferConfig
+
+                config = TransferConfig(multipart_threshold=COPY_LIMIT, multipart_chunksize=PART_SIZE)
+                self._s3.copy(origin, self.bucket, target, ExtraArgs=condition or None, Config=config)
+            else:
+                self._s3.copy_object(Bucket=self.bucket, Key=target, CopySource=origin, **condition)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _MISSING | _REPLACED:
+                return False
+            raise
+        return True
+
+    def delete_if(self, key: str, etag: str) -> bool:
+        """Delete the object only while it is the version with `etag` (S3's conditional
+        delete). True when it is gone, now or before; False when another version took its place."""
+        try:
+            self._s3.delete_object(Bucket=self.bucket, Key=key, IfMatch=f'"{etag}"')
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code in _MISSING:
+                return True
+            if code == "PreconditionFailed":
+                return False
             raise
         return True
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 MB = 1024 * 1024
+QUARANTINE_DAYS = 30
 
 
 # auto: JPEG when the image is opaque, PNG when it has transparency.
@@ -51,7 +52,9 @@ class Settings:
     upload_url_ttl: int = 300
     view_url_ttl: int = 3600
     pending_ttl_days: int = 2
-    rejected_ttl_days: int = 30
+    # How long a rejected original stays in quarantine (the bucket's lifecycle
+    # rule) and its record with the reason (DynamoDB's TTL).
+    quarantine_days: int = QUARANTINE_DAYS
     presets: tuple[Preset, ...] = field(default=DEFAULT_PRESETS)
     auth_mode: str = "none"  # none | token | cognito (see auth.py)
     admin_group: str = "admins"  # cognito: members of this group are admins
@@ -170,11 +173,18 @@ def load(env: dict | None = None) -> Settings:
         max_frames=_int(env, "MAX_FRAMES", 100),
         upload_url_ttl=_int(env, "UPLOAD_URL_TTL", 300),
         view_url_ttl=_int(env, "VIEW_URL_TTL", 3600),
+        quarantine_days=quarantine_days(env),
         presets=_presets(env.get("VARIANT_PRESETS")),
         auth_mode=_auth_mode(env.get("AUTH_MODE")),
         admin_group=env.get("ADMIN_GROUP") or "admins",
         cors_origins=_origins(env.get("CORS_ALLOW_ORIGINS")),
     )
+
+
+def quarantine_days(env: dict) -> int:
+    """QUARANTINE_DAYS, also read on its own: the deploy and bootstrap scripts
+    put it into the bucket's lifecycle rule before any bucket exists."""
+    return _int(env, "QUARANTINE_DAYS", QUARANTINE_DAYS)
 
 
 def trigger_bucket() -> str:

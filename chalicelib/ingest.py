@@ -2,9 +2,12 @@
 rejected image, and make records follow objects that disappear.
 
 Every step reconciles with what S3 holds *now*, so duplicate and out-of-order
-events converge on one record and the same variants. A bad image ends
-`rejected` (and never raises); a bug or a transient AWS error raises, so
-Lambda retries.
+events converge on one record and the same variants. A bad image (a verdict
+on its bytes: imaging.Rejected) ends `rejected`, and its original is moved
+into quarantine/, never deleted. Anything else (a bug, a codec missing, a
+transient AWS error) marks the image `failed` and raises, so Lambda retries;
+after the retries the event goes to the function's dead-letter destination.
+An operator can bring a quarantined original back (`restore`).
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ class ImageProcessor(UseCases):
             return "deleting"
         if record is not None and record.etag == obj.etag and self._up_to_date(record):
             if record.status == "rejected":
-                self.blobs.delete_many([key])  # finish an interrupted rejection
+                self._finish_rejection(record, obj)  # a retry, or a duplicate event
             return "unchanged"
         if record is None:
             record = self._create_for_object(bucket, key, obj)
@@ -95,13 +98,14 @@ class ImageProcessor(UseCases):
             saved = self._store_result(record, result, data, obj)
         except imaging.Rejected as exc:
             return self._reject(record, obj, str(exc))
-        except Exception as exc:  # a bug or transient AWS trouble: Lambda retries
+        except Exception as exc:  # a bug, a missing codec, transient AWS trouble: Lambda retries
             self._mark_failed(record.image_id, exc)
             raise
         return "ready" if saved is not None else "deleting"
 
     def _store_result(self, record: ImageRecord, result, data: bytes, obj: ObjectInfo) -> ImageRecord | None:
-        """Write the variants, then the ready record; remove variants it no longer names."""
+        """Write the variants, then the ready record; remove variants it no longer names,
+        and a quarantined copy of an earlier (or this very) original."""
         variants = {}
         for rendered in result.variants:
             key_out = keys.variant_key(record.image_id, rendered.name, rendered.ext)
@@ -123,9 +127,15 @@ class ImageProcessor(UseCases):
             etag=obj.etag,
             presets_fingerprint=self.settings.presets_fingerprint,
             expires_at=None,
+            quarantine_key=None,
         )
+        if record.quarantine_key:
+            # The original is in uploads/ now, judged good; the record stops naming the copy next.
+            self.blobs.delete_many([record.quarantine_key])
         saved = set_fields(self.store, record.image_id, facts)
-        if saved is not None:
+        if saved is None:  # deleted meanwhile: its purge may have listed processed/ before these landed
+            self.blobs.delete_many([v.key for v in variants.values()])
+        else:
             # Whatever no preset makes any more: renamed or dropped presets, changed formats.
             earlier = {v.key for v in record.variants.values()}
             earlier |= set(self.blobs.list_keys(keys.variant_prefix(record.image_id)))
@@ -147,22 +157,78 @@ class ImageProcessor(UseCases):
         return self.ingest(self.settings.bucket, record.original_key)
 
     def _reject(self, record: ImageRecord, obj: ObjectInfo, reason: str) -> str:
-        """Record why, then delete the object and any variants of an earlier version.
+        """Record why and where the original goes, then move it into quarantine and
+        delete the variants of an earlier version.
 
-        The record stays (until its TTL) so the uploader can see the reason.
+        The record and the quarantined copy stay for QUARANTINE_DAYS, so the
+        uploader can see the reason and an operator can bring the file back.
         """
+        target = keys.quarantine_key(record.original_key)
         facts = dict(
             status="rejected",
             status_reason=reason,
             variants={},
             etag=obj.etag,
             size_bytes=obj.size,
+            quarantine_key=target,
             expires_at=expires_at("rejected", self.settings),
         )
         saved = set_fields(self.store, record.image_id, facts)
-        self.blobs.delete_many([record.original_key] + [v.key for v in record.variants.values()])
+        if saved is None:
+            return "deleting"  # the user's delete removes the original
+        self._quarantine(record.original_key, target, obj)
+        self.blobs.delete_many([v.key for v in record.variants.values()])
         log.info("rejected %s: %s", record.image_id, reason)
-        return "rejected" if saved is not None else "deleting"
+        return "rejected"
+
+    def _finish_rejection(self, record: ImageRecord, obj: ObjectInfo) -> None:
+        """The object is the rejected version and still under uploads/: the move was interrupted."""
+        target = record.quarantine_key
+        if target is None:  # rejected before quarantine existed
+            target = keys.quarantine_key(record.original_key)
+            if set_fields(self.store, record.image_id, {"quarantine_key": target}) is None:
+                return
+        self._quarantine(record.original_key, target, obj)
+
+    def _quarantine(self, original: str, target: str, obj: ObjectInfo) -> None:
+        """Copy the judged version of the original into quarantine, then delete it from
+        uploads/. Each step repeats safely, so a retry after either failed finishes the
+        move; a newer version at the key is never touched (it has its own event)."""
+        if self.blobs.copy(original, target, etag=obj.etag, size=obj.size):
+            self.blobs.delete_if(original, obj.etag)
+
+    def restore(self, image_id: str) -> str:
+        """Put a quarantined original back at its key for another try (after a decoder
+        upgrade, say). The copy's ObjectCreated event has the handler judge it again;
+        the quarantined copy goes once the image is ready, and stays if it is rejected
+        again. Repeating it is safe. Returns what happened, for the operator."""
+        record = self.store.get(image_id)
+        if record is None or record.deleting:
+            return "unknown"
+        if not record.quarantine_key:
+            return "not quarantined"
+        kept = self.blobs.head(record.quarantine_key)
+        if kept is None:
+            return "expired"  # the lifecycle rule removed it: nothing to bring back
+        if self.blobs.head(record.original_key) is not None:
+            return "in uploads"  # never overwrite what is there (a newer upload, or a restore under way)
+        # Not rejected any more, so the copy's event is processed rather than
+        # taken for the rejected version; no expiry while it is on its way.
+        marked = set_fields(
+            self.store,
+            image_id,
+            {"status": "pending", "status_reason": "restored from quarantine", "etag": None, "expires_at": None},
+            current=record,
+        )
+        if marked is None:
+            return "unknown"
+        if not self.blobs.copy(record.quarantine_key, record.original_key, size=kept.size):
+            # Removed between the check and the copy: as it was, rejected.
+            set_fields(
+                self.store, image_id, {f: getattr(record, f) for f in ("status", "status_reason", "etag", "expires_at")}
+            )
+            return "expired"
+        return "restored"
 
     def _mark_failed(self, image_id: str, exc: Exception) -> None:
         reason = f"processing failed ({type(exc).__name__}); it will be retried"

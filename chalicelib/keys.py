@@ -4,6 +4,8 @@ uploads/{owner}/{image_id}/{filename}   originals from the API or presigned URLs
 uploads/{owner}/{anything}              originals dropped straight into the bucket
 processed/{image_id}/{variant}.{ext}    variants (outside the subscribed prefix,
                                         so writing one never triggers processing)
+quarantine/{original key}               rejected originals: private, never served,
+                                        expired by the bucket's lifecycle rule
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 UPLOADS = "uploads/"
 PROCESSED = "processed/"
+QUARANTINE = "quarantine/"
 
 # As the contract (openapi.json) states them, and matched the way JSON Schema
 # matches a `pattern` (a search); `(?!\n)` stops `$` matching before a final newline.
@@ -85,6 +88,11 @@ def variant_key(image_id: str, variant: str, ext: str) -> str:
 
 def variant_prefix(image_id: str) -> str:
     return f"{PROCESSED}{image_id}/"
+
+
+def quarantine_key(original: str) -> str:
+    """Where a rejected original is kept: its own key under quarantine/ (outside the subscription)."""
+    return f"{QUARANTINE}{original}"
 
 
 @dataclass(frozen=True)

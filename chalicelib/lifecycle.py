@@ -24,7 +24,7 @@ DAY = 86400
 
 def expires_at(status: str, settings: Settings) -> int | None:
     """When DynamoDB's TTL may drop a record: abandoned uploads and rejections only."""
-    days = {"pending": settings.pending_ttl_days, "rejected": settings.rejected_ttl_days}.get(status)
+    days = {"pending": settings.pending_ttl_days, "rejected": settings.quarantine_days}.get(status)
     return int(time.time()) + days * DAY if days else None
 
 
@@ -84,6 +84,8 @@ def purge(record: ImageRecord, store: ImageStore, blobs: BlobStore, *, with_orig
     doomed += blobs.list_keys(keys.variant_prefix(record.image_id))  # variants of older versions
     if with_original:
         doomed.append(record.original_key)
+    if record.quarantine_key:  # a rejected original goes with its record
+        doomed.append(record.quarantine_key)
     blobs.delete_many(doomed)
     store.delete(record)
 

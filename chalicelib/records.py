@@ -111,6 +111,7 @@ class ImageRecord:
     presets_fingerprint: str | None = None  # of the presets they were made with; None: stale
     deleting: bool = False
     expires_at: int | None = None  # DynamoDB TTL (epoch seconds) for pending/rejected
+    quarantine_key: str | None = None  # where a rejected original is kept, until it is ready again
 
     def __post_init__(self) -> None:
         self.updated_at = self.updated_at or self.created_at

@@ -8,6 +8,7 @@ imported on this path.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from . import keys, pagination
@@ -18,6 +19,8 @@ from .records import ImageRecord
 from .secret_store import pagination_secret
 from .store import index_for
 from .validation import ListQuery, PresignedUpload, Upload
+
+log = logging.getLogger(__name__)
 
 
 class ImageService(UseCases):
@@ -49,13 +52,27 @@ class ImageService(UseCases):
         )
         # The record first: the object's S3 event must find it, or the
         # handler would take the object for a direct bucket upload.
-        record = self.store.create(record)
         try:
+            record = self.store.create(record)
             self.blobs.put(record.original_key, upload.data, upload.format.mime)
         except Exception:
-            self.store.delete(record)
+            self._undo_upload(record)
             raise
         return record
+
+    def _undo_upload(self, record: ImageRecord) -> None:
+        """Remove whatever of a failed upload landed. An error can come after AWS did
+        the work (its answer was lost), so the record and the object may both exist:
+        left, the record would list as a pending image that never arrives, and the
+        object's event would make it a second image beside the client's retry."""
+        try:
+            found = self.store.get(record.image_id)
+            if found is None:
+                self.blobs.delete_many([record.original_key])
+            else:
+                purge(found, self.store, self.blobs, with_original=True)
+        except Exception:  # the upload's own error is the one to answer with
+            log.exception("could not undo the failed upload of %s; its pending record expires", record.image_id)
 
     def presign_upload(self, caller: Caller, request: PresignedUpload) -> dict[str, Any]:
         """A pending record and a URL that can write only its key, under uploads/{owner}/."""
@@ -145,7 +162,8 @@ class ImageService(UseCases):
         record = self._get(caller, image_id)
         if record.status == "rejected":
             raise Conflict(
-                f"image '{image_id}' was rejected ({record.status_reason}); there is no original to reprocess"
+                f"image '{image_id}' was rejected ({record.status_reason}); its original is in quarantine, "
+                "and only an operator can bring it back for another try"
             )
         marked = mark_stale(self.store, image_id, current=record)
         if marked is None:

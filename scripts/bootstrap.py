@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))  # run as a file: the project's packages become im
 
 from botocore.exceptions import ClientError  # noqa: E402
 
-from chalicelib import aws  # noqa: E402
+from chalicelib import aws, config, keys  # noqa: E402
 from chalicelib.store import INDEXES  # noqa: E402
 
 TTL_ATTRIBUTE = "expires_at"
@@ -34,6 +34,8 @@ QUEUE_VISIBILITY_SECONDS = 180
 # As Lambda does for S3 events: the first attempt and two retries, then the
 # event is set aside (here in "<queue>-dlq") instead of failing forever.
 QUEUE_MAX_RECEIVES = 3
+# As infra/resources.yaml's IncompleteUploadDays default.
+INCOMPLETE_UPLOAD_DAYS = 1
 
 
 def stage_environment(stage: str, config_path: Path = ROOT / ".chalice" / "config.json") -> dict[str, str]:
@@ -81,7 +83,28 @@ def cors_rules(origins: list[str]) -> dict:
     }
 
 
-def ensure_bucket(s3, name: str, origins: list[str]) -> str:
+def lifecycle_rules(quarantine_days: int) -> dict:
+    """What the bucket removes by itself: unfinished multipart uploads, and
+    rejected originals once their quarantine is over (the template has the same rules)."""
+    return {
+        "Rules": [
+            {
+                "ID": "abort-incomplete-multipart-uploads",
+                "Status": "Enabled",
+                "Filter": {"Prefix": ""},
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": INCOMPLETE_UPLOAD_DAYS},
+            },
+            {
+                "ID": "expire-quarantine",
+                "Status": "Enabled",
+                "Filter": {"Prefix": keys.QUARANTINE},
+                "Expiration": {"Days": quarantine_days},
+            },
+        ]
+    }
+
+
+def ensure_bucket(s3, name: str, origins: list[str], quarantine_days: int = config.QUARANTINE_DAYS) -> str:
     try:
         s3.head_bucket(Bucket=name)
         outcome = "exists"
@@ -110,6 +133,7 @@ def ensure_bucket(s3, name: str, origins: list[str]) -> str:
         },
     )
     s3.put_bucket_cors(Bucket=name, CORSConfiguration=cors_rules(origins))
+    s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration=lifecycle_rules(quarantine_days))
     return outcome
 
 
@@ -189,7 +213,7 @@ def bootstrap(env: dict[str, str], session=None) -> dict[str, str]:
     session = session or aws.session()
     origins = [o.strip() for o in env.get("CORS_ALLOW_ORIGINS", "*").split(",") if o.strip()]
     outcome = {
-        "bucket": ensure_bucket(session.client("s3"), env["IMAGES_BUCKET"], origins),
+        "bucket": ensure_bucket(session.client("s3"), env["IMAGES_BUCKET"], origins, config.quarantine_days(env)),
         "table": ensure_table(session.client("dynamodb"), env["IMAGES_TABLE"]),
     }
     if env.get("S3_EVENTS_QUEUE"):

@@ -2,12 +2,14 @@
 
     python scripts/deploy.py resources --stage prod [--auth-mode token] [--origins https://a.example,...]
     python scripts/deploy.py gateway --stage prod
+    python scripts/deploy.py destinations --stage prod
     python scripts/deploy.py destroy --stage prod [--yes]
 
 `make deploy` runs: resources (the CloudFormation stack infra/resources.yaml,
 its outputs written into the stage's environment variables in
 .chalice/config.json, the IAM policies rewritten for them), `chalice deploy`,
-then gateway (the JSON and CORS shape of errors API Gateway answers itself).
+then gateway (the JSON and CORS shape of errors API Gateway answers itself)
+and destinations (where the S3 handlers' events go after their last retry).
 `make destroy` runs `chalice delete`, then destroy (empty the bucket, delete
 the stack and the functions' log groups). Credentials and region come from the
 usual AWS environment (AWS_PROFILE, AWS_REGION, ...).
@@ -23,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a file: the project's packages become importable
 
+from chalicelib import config  # noqa: E402
 from scripts import policies  # noqa: E402
 
 TEMPLATE = ROOT / "infra" / "resources.yaml"
@@ -31,6 +34,8 @@ AUTH_VARIABLES = {"token": "AUTH_TOKEN_SECRET_ARN", "cognito": "USER_POOL_ARN"}
 # Errors API Gateway answers without calling the app: a missing token (401),
 # a denied or unknown route (403), throttling, payload limits, timeouts.
 GATEWAY_RESPONSES = ("UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX")
+# Lambda's own default, said out loud: the first attempt and two retries.
+ASYNC_RETRIES = 2
 
 
 def stack_name(stage: str) -> str:
@@ -117,6 +122,10 @@ def write_stage_variables(stage: str, variables: dict[str, str | None], path: Pa
     path.write_text(json.dumps(config, indent=2) + "\n")
 
 
+def _shared_variables(path: Path) -> dict[str, str]:
+    return json.loads(path.read_text()).get("environment_variables", {})
+
+
 def resources(stage: str, auth_mode: str | None, origins: str | None, session=None, path: Path = CONFIG) -> dict:
     """The stack, then the config and policies that follow from its outputs."""
     env = _stage_config(json.loads(path.read_text()), stage).get("environment_variables", {})
@@ -125,9 +134,13 @@ def resources(stage: str, auth_mode: str | None, origins: str | None, session=No
     if not origins:
         raise SystemExit("set the browser origins: make deploy CORS_ALLOW_ORIGINS=https://app.example (or *)")
     session = session or _session()
-    outputs = deploy_stack(
-        session.client("cloudformation"), stage, {"Stage": stage, "CorsAllowOrigins": origins, "AuthMode": auth_mode}
-    )
+    parameters = {
+        "Stage": stage,
+        "CorsAllowOrigins": origins,
+        "AuthMode": auth_mode,
+        "QuarantineDays": str(config.quarantine_days({**_shared_variables(path), **env})),
+    }
+    outputs = deploy_stack(session.client("cloudformation"), stage, parameters)
     variables = stage_variables(outputs, auth_mode, origins)
     write_stage_variables(stage, variables, path)
     if path == CONFIG:
@@ -179,6 +192,30 @@ def gateway(stage: str, session=None, project: Path = ROOT) -> str:
         api.put_gateway_response(restApiId=api_id, responseType=kind, **shape)
     api.create_deployment(restApiId=api_id, stageName=api_stage, description="imgstore gateway responses")
     return api_id
+
+
+# -- destinations ----------------------------------------------------------------
+
+
+def stack_outputs(cloudformation, stage: str) -> dict[str, str]:
+    stack = cloudformation.describe_stacks(StackName=stack_name(stage))["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def destinations(stage: str, session=None) -> str:
+    """Lambda retries a failed S3 event twice, then drops it unless the function
+    has an on-failure destination: the stack's failed-events queue, for each S3
+    handler (chalice deploy cannot set it). Returns the queue's ARN."""
+    session = session or _session()
+    queue = stack_outputs(session.client("cloudformation"), stage)["FailedEventsQueueArn"]
+    lambda_ = session.client("lambda")
+    for function in policies.ASYNC_FUNCTIONS:
+        lambda_.put_function_event_invoke_config(
+            FunctionName=policies.function_name(stage, function),
+            MaximumRetryAttempts=ASYNC_RETRIES,
+            DestinationConfig={"OnFailure": {"Destination": queue}},
+        )
+    return queue
 
 
 # -- destroy ---------------------------------------------------------------------
@@ -254,7 +291,7 @@ def confirm(stage: str, answer: str | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("resources", "gateway", "confirm", "destroy"):
+    for name in ("resources", "gateway", "destinations", "confirm", "destroy"):
         command = commands.add_parser(name)
         command.add_argument("--stage", required=True)
         if name == "resources":
@@ -268,6 +305,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps({k: v for k, v in variables.items() if v is not None}, indent=2))
     elif args.command == "gateway":
         print(f"gateway responses set on REST API {gateway(args.stage)}")
+    elif args.command == "destinations":
+        print(f"failed S3 events go to {destinations(args.stage)} after {ASYNC_RETRIES} retries")
     elif args.command == "confirm":
         confirm(args.stage, args.answer)
     else:

@@ -24,8 +24,9 @@ from chalicelib.store import INDEXES  # noqa: E402
 from scripts.bootstrap import stage_environment  # noqa: E402
 
 # function -> [(actions, resource kinds)]; every action applies to every kind.
-# Kinds: table, indexes, uploads, processed, list-processed (ListBucket on
-# processed/ only), secret (the token secret), signing-secret.
+# Kinds: table, indexes, uploads, processed, quarantine, list-processed
+# (ListBucket on processed/ only), secret (the token secret), signing-secret.
+# No function may read quarantine/: nothing in it is ever served.
 FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
     "api_handler": [
         (
@@ -42,25 +43,38 @@ FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
         (["s3:PutObject"], ["uploads"]),  # API uploads, and what presigned POST/PUT URLs allow
         (["s3:GetObject", "s3:DeleteObject"], ["uploads", "processed"]),  # presigned GETs; delete
         (["s3:ListBucket"], ["list-processed"]),  # variants of older versions, on delete
+        (["s3:DeleteObject"], ["quarantine"]),  # a rejected image's original, on delete
         (["secretsmanager:GetSecretValue"], ["signing-secret"]),  # signs next_token
     ],
     "on_upload": [
         (["dynamodb:GetItem", "dynamodb:PutItem"], ["table"]),
-        (["s3:GetObject"], ["uploads"]),  # HeadObject needs s3:GetObject too
-        (["s3:PutObject"], ["processed"]),
-        (["s3:DeleteObject"], ["uploads", "processed"]),  # rejected originals, stale variants
+        (["s3:GetObject"], ["uploads"]),  # HeadObject and conditional deletes need s3:GetObject too
+        (["s3:PutObject"], ["processed", "quarantine"]),  # variants; rejected originals (a copy)
+        (["s3:DeleteObject"], ["uploads", "processed", "quarantine"]),  # moved originals, stale variants
         (["s3:ListBucket"], ["list-processed"]),  # variants no preset names any more
     ],
     "on_delete": [
         (["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], ["table"]),  # purge marks, then deletes
         (["s3:GetObject"], ["uploads"]),  # HeadObject: was it uploaded again?
         (["s3:ListBucket"], ["list-processed"]),
-        (["s3:DeleteObject"], ["processed"]),
+        (["s3:DeleteObject"], ["processed", "quarantine"]),
     ],
     "token_authorizer": [
         (["secretsmanager:GetSecretValue"], ["secret"]),
     ],
 }
+
+
+# Invoked asynchronously by S3: after its retries, Lambda itself sends a failed
+# event to the stage's failed-events queue (scripts/deploy.py, destinations),
+# with the function's role.
+ASYNC_FUNCTIONS = ("on_upload", "on_delete")
+FAILED_EVENTS_SID = "FailedEvents"
+
+
+def failed_events_queue(stage: str) -> str:
+    """The name infra/resources.yaml gives the queue."""
+    return f"imgstore-{stage}-failed-events"
 
 
 def function_name(stage: str, function: str) -> str:
@@ -76,6 +90,7 @@ def _resources(kind: str, stage: str, env: dict[str, str]) -> list[str]:
         "indexes": [f"{table_arn}/index/{index}" for index in INDEXES],
         "uploads": [f"arn:aws:s3:::{bucket}/uploads/*"],
         "processed": [f"arn:aws:s3:::{bucket}/processed/*"],
+        "quarantine": [f"arn:aws:s3:::{bucket}/quarantine/*"],
         "list-processed": [f"arn:aws:s3:::{bucket}"],
         "secret": [
             env.get("AUTH_TOKEN_SECRET_ARN") or f"arn:aws:secretsmanager:*:*:secret:imgstore-{stage}-auth-token-*"
@@ -97,6 +112,15 @@ def policy(stage: str, function: str, env: dict[str, str]) -> dict:
             "Resource": logs,
         }
     ]
+    if function in ASYNC_FUNCTIONS:
+        statements.append(
+            {
+                "Sid": FAILED_EVENTS_SID,
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": f"arn:aws:sqs:*:*:{failed_events_queue(stage)}",
+            }
+        )
     for number, (actions, kinds) in enumerate(FUNCTIONS[function], 1):
         statement = {
             "Sid": f"Code{number}",

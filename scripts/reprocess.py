@@ -4,12 +4,20 @@
     python -m scripts.reprocess --stage dev --owner alice --tag sunset
     python -m scripts.reprocess --stage dev --image-id ID --image-id ID
     python -m scripts.reprocess --stage dev --here              # render in this process
+    python -m scripts.reprocess --stage dev --restore ID        # a rejected original, back from quarantine
 
 By default each image is handed to the upload handler, exactly as
 POST /images/{id}/reprocess does (the original is copied onto itself, and S3
 sends the handler an event). With --here the variants are rendered by this
 process, with the presets it reads. Either way, variants that no preset names
-any more are removed. Settings come from the stage in .chalice/config.json,
+any more are removed.
+
+--restore puts a rejected image's quarantined original back at its key, so
+that the upload handler judges it again (say after a decoder upgrade); with
+--here this process does. An operator's tool on purpose: the API's role can
+neither read nor write quarantine/, so nothing in it can ever be served.
+
+Settings come from the stage in .chalice/config.json,
 unless the shell sets them; boto3 goes wherever it points (AWS_ENDPOINT_URL
 for the local stack).
 """
@@ -34,7 +42,7 @@ from scripts.bootstrap import stage_environment  # noqa: E402
 
 # It runs with the stage's AWS credentials, so it acts for every owner.
 OPERATOR = Caller(owner="operator", admin=True)
-DEFAULT_STATUSES = ("ready", "failed")  # rejected images have no original left; pending ones are on their way
+DEFAULT_STATUSES = ("ready", "failed")  # rejected images need --restore; pending ones are on their way
 
 
 def matching(images: ImageService, owner: str | None, tag: str | None, statuses: list[str]) -> Iterator[str]:
@@ -62,36 +70,61 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--image-id", action="append", default=[], help="only this image (repeatable)")
     parser.add_argument("--here", action="store_true", help="render in this process instead of in Lambda")
+    parser.add_argument(
+        "--restore",
+        action="append",
+        default=[],
+        metavar="IMAGE_ID",
+        help="bring this rejected image's original back from quarantine for another try (repeatable)",
+    )
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> collections.Counter:
-    from tqdm import tqdm
+def restore(processor: ImageProcessor, image_id: str, here: bool) -> str:
+    """Put the original back; with `here`, judge it in this process too."""
+    outcome = processor.restore(image_id)
+    record = processor.store.get(image_id) if outcome == "restored" and here else None
+    if record is not None:
+        outcome = processor.ingest(processor.settings.bucket, record.original_key)
+    return outcome
 
+
+def main(argv: list[str] | None = None) -> collections.Counter:
     args = parse(argv)
     for name, value in stage_environment(args.stage).items():
         os.environ.setdefault(name, value)
     images = ImageService.from_environment()
     processor = ImageProcessor(images.settings, images.store, images.blobs)
+    if args.restore:
+        return run(args.restore, "restoring", lambda image_id: restore(processor, image_id, args.here))
     ids = args.image_id or list(
         dict.fromkeys(matching(images, args.owner, args.tag, args.status or list(DEFAULT_STATUSES)))
     )
 
+    def one(image_id: str) -> str:
+        if args.here:
+            return processor.reprocess(image_id)
+        images.reprocess(OPERATOR, image_id)
+        return "requested"
+
+    return run(ids, "rendering" if args.here else "requesting", one)
+
+
+def run(ids: list[str], what: str, one) -> collections.Counter:
+    """`one` for each id, with a progress bar; the outcomes counted and printed."""
+    from tqdm import tqdm
+
     outcomes: collections.Counter = collections.Counter()
-    with tqdm(ids, desc="rendering" if args.here else "requesting", unit="image") as progress:
+    with tqdm(ids, desc=what, unit="image") as progress:
         for image_id in progress:
             try:
-                if args.here:
-                    outcome = processor.reprocess(image_id)
-                else:
-                    images.reprocess(OPERATOR, image_id)
-                    outcome = "requested"
+                outcome = one(image_id)
             except ImgstoreError as exc:  # not found, rejected, original missing: say so, go on
                 tqdm.write(f"{image_id}: {exc}")
                 outcome = type(exc).__name__.lower()
             outcomes[outcome] += 1
             progress.set_postfix(outcomes)
-    print(", ".join(f"{n} {what}" for what, n in sorted(outcomes.items())) or "no images matched")
+    print(", ".join(f"{n} {name}" for name, n in sorted(outcomes.items())) or "no images matched")
     return outcomes
 
 

@@ -63,10 +63,12 @@ def needs(service: str, operation: str, params: dict[str, Any]) -> list[Need]:
     if service == "s3":
         if operation in ("GetObject", "HeadObject"):
             return [Need("s3:GetObject", _object(p["Bucket"], p["Key"]))]
-        if operation in ("PutObject", "PresignedPost"):
+        if operation in ("PutObject", "PresignedPost", "CreateMultipartUpload", "CompleteMultipartUpload"):
             return [Need("s3:PutObject", _object(p["Bucket"], p["Key"]))]
         if operation == "DeleteObject":
-            return [Need("s3:DeleteObject", _object(p["Bucket"], p["Key"]))]
+            # A conditional delete (If-Match an ETag) needs s3:GetObject as well.
+            read = [Need("s3:GetObject", _object(p["Bucket"], p["Key"]))] if p.get("IfMatch") else []
+            return [Need("s3:DeleteObject", _object(p["Bucket"], p["Key"])), *read]
         if operation == "DeleteObjects":
             return [Need("s3:DeleteObject", _object(p["Bucket"], o["Key"])) for o in p["Delete"]["Objects"]]
         if operation == "CopyObject":
@@ -76,6 +78,10 @@ def needs(service: str, operation: str, params: dict[str, Any]) -> list[Need]:
             else:
                 bucket, key = source["Bucket"], source["Key"]
             return [Need("s3:GetObject", _object(bucket, key)), Need("s3:PutObject", _object(p["Bucket"], p["Key"]))]
+        if operation == "UploadPartCopy":
+            return needs(service, "CopyObject", p)
+        if operation == "AbortMultipartUpload":
+            return [Need("s3:AbortMultipartUpload", _object(p["Bucket"], p["Key"]))]
         if operation in ("ListObjectsV2", "ListObjects"):
             return [Need("s3:ListBucket", f"arn:aws:s3:::{p['Bucket']}", (("s3:prefix", p.get("Prefix", "")),))]
     if service == "secretsmanager" and operation == "GetSecretValue":

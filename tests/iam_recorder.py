@@ -17,7 +17,8 @@ them with the stage's policies, .chalice/policy-dev-{function}.json:
 - sufficient: every recorded need is allowed by its function's policy;
 - minimal: every (action, resource) a policy grants was needed by some call,
   checked only when the whole suite ran and passed (a partial run cannot
-  exercise everything). The `Logs` statement is Lambda's own and is exempt.
+  exercise everything). The `Logs` and `FailedEvents` statements are for
+  Lambda itself (its logs; its on-failure destination) and are exempt.
 
 A failure fails the run and prints what is missing or unused.
 """
@@ -192,7 +193,7 @@ def compare(recorded: dict[str, set[iam.Need]], minimal: bool) -> list[str]:
             used |= grants
         if minimal:
             for sid, action, resource in sorted(iam.grants(policy) - used):
-                if sid != "Logs":
+                if sid not in ("Logs", "FailedEvents"):
                     problems.append(f"{function}: UNUSED {action} on {resource} ({sid})")
     return problems
 

@@ -1,5 +1,6 @@
 """scripts/bootstrap.py creates a stage's resources once and leaves them right."""
-from scripts.bootstrap import bootstrap, stage_environment, table_definition
+from chalicelib import config
+from scripts.bootstrap import bootstrap, lifecycle_rules, stage_environment, table_definition
 from tests.conftest import BUCKET, ENV, TABLE
 
 
@@ -25,6 +26,17 @@ def test_bucket_is_private_encrypted_and_allows_browser_uploads(s3):
     cors = s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"][0]
     assert {"POST", "PUT", "GET"} <= set(cors["AllowedMethods"])
     assert cors["AllowedOrigins"] == ENV["CORS_ALLOW_ORIGINS"].split(",")
+
+
+def test_bucket_expires_the_quarantine_after_the_configured_days(s3, monkeypatch):
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
+    assert rules["expire-quarantine"]["Filter"] == {"Prefix": "quarantine/"}
+    assert rules["expire-quarantine"]["Expiration"]["Days"] == config.QUARANTINE_DAYS == 30
+    assert rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    bootstrap({**ENV, "QUARANTINE_DAYS": "9"})
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
+    assert rules["expire-quarantine"]["Expiration"]["Days"] == 9
+    assert len(rules) == len(lifecycle_rules(9)["Rules"]) == 2
 
 
 def test_table_has_the_indexes_the_store_queries_and_a_ttl(ddb):

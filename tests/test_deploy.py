@@ -5,6 +5,7 @@ pool), API Gateway and S3; the Makefile recipes are dry-run and shellchecked.
 """
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -106,6 +107,42 @@ def test_resources_then_destroy_round_trip_in_moto(aws, project, monkeypatch):
     deploy.destroy("prod")  # nothing left: still fine
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # moto: "AWS::S3::BucketPolicy not supported"
+def test_the_quarantine_days_and_the_failed_events_queue_reach_aws(aws, project):
+    """The stage's QUARANTINE_DAYS becomes the lifecycle rule's parameter, and after
+    chalice deploy both S3 handlers send what still fails after two retries to the
+    stack's queue, which their policies let them write to."""
+    import boto3
+
+    config = project / ".chalice" / "config.json"
+    data = json.loads(config.read_text())
+    data["stages"]["prod"]["environment_variables"]["QUARANTINE_DAYS"] = "7"
+    config.write_text(json.dumps(data))
+    deploy.resources("prod", "none", "https://a.example", path=config)
+    cloudformation = boto3.client("cloudformation")
+    stack = cloudformation.describe_stacks(StackName="imgstore-prod-resources")["Stacks"][0]
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["QuarantineDays"] == "7"
+    queue = deploy.stack_outputs(cloudformation, "prod")["FailedEventsQueueArn"]
+    assert queue.endswith(":imgstore-prod-failed-events")
+
+    lambda_ = boto3.client("lambda")
+    role = boto3.client("iam").create_role(RoleName="imgstore-prod", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    for name in ("imgstore-prod", "imgstore-prod-on_upload", "imgstore-prod-on_delete"):
+        lambda_.create_function(FunctionName=name, Runtime="python3.13", Role=role, Handler="app.app",
+                                Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18})
+    assert deploy.destinations("prod") == queue
+    for function in ("on_upload", "on_delete"):
+        config_ = lambda_.get_function_event_invoke_config(FunctionName=f"imgstore-prod-{function}")
+        assert config_["MaximumRetryAttempts"] == 2
+        assert config_["DestinationConfig"]["OnFailure"]["Destination"] == queue
+        policy = json.loads((ROOT / ".chalice" / f"policy-prod-{function}.json").read_text())
+        [statement] = [s for s in policy["Statement"] if s["Sid"] == "FailedEvents"]
+        assert statement["Action"] == ["sqs:SendMessage"]
+        assert fnmatch.fnmatchcase(queue, statement["Resource"])
+    with pytest.raises(Exception, match="ResourceNotFound|not found|does not exist"):
+        lambda_.get_function_event_invoke_config(FunctionName="imgstore-prod")  # the API is not invoked by S3
+
+
 def test_resources_needs_origins(project):
     config = project / ".chalice" / "config.json"
     data = json.loads(config.read_text())
@@ -175,10 +212,11 @@ def _shellcheck(commands: list[str]) -> None:
     assert result.returncode == 0, result.stdout
 
 
-def test_make_deploy_runs_the_stack_then_chalice_then_the_gateway():
+def test_make_deploy_runs_the_stack_then_chalice_then_the_gateway_and_destinations():
     commands = _make("deploy", "STAGE=prod", "AUTH_MODE=cognito", "CORS_ALLOW_ORIGINS=https://a.example,https://b.example")
     assert [c.split(".venv/bin/")[1].split(" --stage")[0] for c in commands] == [
-        "python scripts/deploy.py resources", "chalice deploy", "python scripts/deploy.py gateway"]
+        "python scripts/deploy.py resources", "chalice deploy", "python scripts/deploy.py gateway",
+        "python scripts/deploy.py destinations"]
     assert "--auth-mode 'cognito' --origins 'https://a.example,https://b.example'" in commands[0]
     assert all("--stage prod" in c for c in commands)
     _shellcheck(commands)

@@ -148,3 +148,38 @@ def test_one_failure_among_several_handlers_keeps_the_message():
     bridge, queue, calls = bridge_with(("a", "uploads/", None), ("b", "uploads/", RuntimeError("x")))
     bridge._settle(msg := message(record("uploads/a/b.jpg")), bridge.handle(msg))
     assert [c[0] for c in calls] == ["a", "b"] and queue.deleted == []
+
+
+def test_an_event_that_keeps_failing_ends_in_the_dead_letter_queue_an_operator_can_read(aws, monkeypatch):
+    """Locally, the S3 handlers' dead-letter destination: the events queue's redrive
+    policy (scripts/bootstrap.py) moves a message the bridge gave up on into
+    `<queue>-dlq`, the event intact."""
+    import boto3
+
+    from devstack import bridge as bridge_module
+    from scripts.bootstrap import bootstrap, stage_environment
+
+    def failing(event, context):
+        raise MemoryError("the function ran out of memory")
+
+    local = stage_environment("local")
+    bootstrap({**local, "IMAGES_BUCKET": BUCKET})
+    sqs = boto3.client("sqs")
+    queue = sqs.get_queue_url(QueueName=local["S3_EVENTS_QUEUE"])["QueueUrl"]
+    dlq = sqs.get_queue_url(QueueName=f"{local['S3_EVENTS_QUEUE']}-dlq")["QueueUrl"]
+    sqs.purge_queue(QueueUrl=queue)  # the s3:TestEvent of setting up the notification
+    monkeypatch.setattr(bridge_module, "RETRY_DELAYS", (0, 0))  # retry at once
+    handler = Handler(Subscription("on_upload", BUCKET, ("s3:ObjectCreated:*",), "uploads/"), failing, lambda: None, 60)
+    bridge = Bridge([handler], sqs, queue)
+    event = json.dumps({"Records": [record("uploads/alice/photo.jpg")]})
+    sqs.send_message(QueueUrl=queue, MessageBody=event)
+    attempts = 0
+    while attempts <= QUEUE_MAX_RECEIVES:
+        received = sqs.receive_message(QueueUrl=queue, AttributeNames=["ApproximateReceiveCount"]).get("Messages", [])
+        if not received:
+            break
+        attempts += 1
+        bridge._settle(received[0], bridge.handle(received[0]))
+    assert attempts == QUEUE_MAX_RECEIVES and bridge.counts["failed"] == QUEUE_MAX_RECEIVES
+    [dead] = sqs.receive_message(QueueUrl=dlq)["Messages"]
+    assert dead["Body"] == event

@@ -51,6 +51,13 @@ def test_the_queue_receives_the_buckets_events_and_sets_failures_aside(local_aws
         ("ObjectCreated:Put", "uploads%2Fa%2Fx+y.jpg"), ("ObjectRemoved:Delete", "uploads%2Fa%2Fx+y.jpg")]
 
 
+def test_the_local_bucket_expires_the_quarantine_as_the_deployed_one_does(local_aws):
+    s3, _, _ = local_aws
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=LOCAL["IMAGES_BUCKET"])["Rules"]}
+    assert rules["expire-quarantine"]["Filter"] == {"Prefix": "quarantine/"}
+    assert rules["expire-quarantine"]["Expiration"] == {"Days": 30}
+
+
 def test_bootstrap_again_changes_nothing_and_keeps_other_notifications(local_aws):
     s3, sqs, _ = local_aws
     bucket = LOCAL["IMAGES_BUCKET"]

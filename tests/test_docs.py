@@ -136,7 +136,8 @@ def test_documented_record_expiry_is_the_real_one():
     settings = config.load({"IMAGES_BUCKET": "b", "IMAGES_TABLE": "t"})
     text = _page("configuration.md")
     assert f"`pending` record expires after {settings.pending_ttl_days} days" in text
-    assert f"`rejected` one after {settings.rejected_ttl_days}" in text
+    assert "`rejected` one\nafter `QUARANTINE_DAYS`" in text
+    assert _config_table()["QUARANTINE_DAYS"] == str(settings.quarantine_days)
 
 
 # -- docs/api.md -------------------------------------------------------------------

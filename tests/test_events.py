@@ -99,7 +99,8 @@ def test_duplicate_delivery_leaves_one_record_and_the_same_variants(client, s3, 
     deliver(client, "uploads/alice/twice.jpg")
     deliver(client, "uploads/alice/twice.jpg", "ObjectCreated:CompleteMultipartUpload")
     assert puts == []  # nothing re-rendered
-    assert get(client, image_id) == {**first, "urls": get(client, image_id)["urls"]}
+    now = get(client, image_id)  # one read: presigned URLs change with the second they are signed in
+    assert now == {**first, "urls": now["urls"]}
     assert client.http.get("/images").json_body["count"] == 1
 
 
@@ -162,14 +163,15 @@ def test_deleting_an_api_upload_object_removes_its_record(client, s3, jpeg):
     ("truncated.jpg", image_bytes("JPEG", (800, 600), quality=95)[:1500], "truncated or corrupt"),
     ("starts-like.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "not a readable PNG"),
 ])
-def test_bad_images_are_rejected_their_object_deleted_and_the_record_kept(client, s3, name, data, reason):
+def test_bad_images_are_rejected_their_object_quarantined_and_the_record_kept(client, s3, name, data, reason):
     key = f"uploads/alice/{name}"
     image_id = direct_put(client, s3, key, data)
     image = get(client, image_id)
     assert image["status"] == "rejected" and reason in image["status_reason"]
     assert image["variants"] == {} and "original" not in image["urls"]
-    assert objects(s3) == []
-    # Our own deletion fires ObjectRemoved: the record must survive it.
+    assert objects(s3) == [f"quarantine/{key}"]
+    assert s3.get_object(Bucket=BUCKET, Key=f"quarantine/{key}")["Body"].read() == data
+    # Moving it out of uploads/ fires ObjectRemoved: the record must survive it.
     deliver(client, key, "ObjectRemoved:Delete")
     assert get(client, image_id)["status"] == "rejected"
     assert client.http.get("/images?status=rejected&user_id=alice").json_body["count"] == 1
@@ -184,7 +186,7 @@ def test_an_api_upload_that_fails_decoding_is_rejected(client, s3):
     deliver(client, record["original_key"])
     image = get(client, record["image_id"])
     assert image["status"] == "rejected" and image["source"] == "api"
-    assert objects(s3) == []
+    assert objects(s3) == [f"quarantine/{record['original_key']}"]
 
 
 def test_an_object_over_the_size_limit_is_rejected_without_being_read(client, s3, monkeypatch):
@@ -193,7 +195,7 @@ def test_an_object_over_the_size_limit_is_rejected_without_being_read(client, s3
     image_id = direct_put(client, s3, "uploads/alice/huge.jpg", b"\xff\xd8\xff" + b"\0" * (25 * 1024 * 1024 + 1))
     image = get(client, image_id)
     assert image["status"] == "rejected" and image["status_reason"] == "file is 26,214,404 bytes; the limit is 25 MB (26,214,400 bytes)"
-    assert reads == [] and objects(s3) == []
+    assert reads == [] and objects(s3) == ["quarantine/uploads/alice/huge.jpg"]
 
 
 def test_an_object_without_an_owner_folder_is_rejected_with_a_reason(client, s3, jpeg):

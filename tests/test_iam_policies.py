@@ -103,12 +103,21 @@ def _variant_keys(s3, image_id: str) -> list[str]:
     return [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"processed/{image_id}/").get("Contents", [])]
 
 
-def test_a_non_image_dropped_in_the_bucket_is_rejected_and_deleted(client, s3):
+def test_a_non_image_dropped_in_the_bucket_is_rejected_and_quarantined(client, s3):
     key = "uploads/alice/notes.jpg"
     _put(s3, key, b"just some text, not a JPEG at all")
     deliver(client, key)
     assert _record(client, key).status == "rejected"
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix=key)
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix=f"quarantine/{key}")["KeyCount"] == 1
+
+
+def test_no_function_may_read_the_quarantine():
+    for function in policies.FUNCTIONS:
+        policy = json.loads(policies.policy_path("dev", function).read_text())
+        for action in ("s3:GetObject", "s3:ListBucket"):
+            need = iam.Need(action, f"arn:aws:s3:::{BUCKET}/quarantine/uploads/alice/x.jpg")
+            assert not iam.used_grants(policy, need), function
 
 
 def test_overwriting_a_good_image_with_a_bad_one_removes_its_variants(client, s3, jpeg):

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from scripts import deploy
-from scripts.bootstrap import TTL_ATTRIBUTE, cors_rules, table_definition
+from chalicelib import config, keys
+from scripts import policies
+from scripts.bootstrap import INCOMPLETE_UPLOAD_DAYS, TTL_ATTRIBUTE, cors_rules, lifecycle_rules, table_definition
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "resources.yaml"
@@ -69,11 +71,38 @@ def test_the_bucket_is_private_encrypted_and_aborts_stale_multipart_uploads(temp
     assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     [rule] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
-    [lifecycle] = bucket["LifecycleConfiguration"]["Rules"]
+    lifecycle, _quarantine = bucket["LifecycleConfiguration"]["Rules"]
     assert lifecycle["Status"] == "Enabled"
     assert lifecycle["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": {"Ref": "IncompleteUploadDays"}}
     [deny] = resource(template, "ImagesBucketPolicy")["PolicyDocument"]["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": False}}
+
+
+def test_the_bucket_expires_the_quarantine_as_the_local_stack_does(template):
+    rules = {r["Id"]: r for r in resource(template, "ImagesBucket")["LifecycleConfiguration"]["Rules"]}
+    local = {r["ID"]: r for r in lifecycle_rules(config.QUARANTINE_DAYS)["Rules"]}
+    assert set(rules) == set(local) == {"abort-incomplete-multipart-uploads", "expire-quarantine"}
+    quarantine = rules["expire-quarantine"]
+    assert quarantine["Status"] == local["expire-quarantine"]["Status"] == "Enabled"
+    assert quarantine["Prefix"] == local["expire-quarantine"]["Filter"]["Prefix"] == keys.QUARANTINE
+    assert quarantine["ExpirationInDays"] == {"Ref": "QuarantineDays"}
+    # The parameter's default is the configuration's, and the local rule's days come from it.
+    assert template["Parameters"]["QuarantineDays"]["Default"] == config.QUARANTINE_DAYS
+    assert config.load({"IMAGES_BUCKET": "b", "IMAGES_TABLE": "t"}).quarantine_days == config.QUARANTINE_DAYS
+    assert local["expire-quarantine"]["Expiration"] == {"Days": config.QUARANTINE_DAYS}
+    assert template["Parameters"]["IncompleteUploadDays"]["Default"] == INCOMPLETE_UPLOAD_DAYS
+    assert local["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {
+        "DaysAfterInitiation": INCOMPLETE_UPLOAD_DAYS}
+    # Nothing the handlers subscribe to lies under it.
+    assert not keys.QUARANTINE.startswith(keys.UPLOADS)
+
+
+def test_the_failed_events_queue_is_the_one_the_policies_name(template):
+    queue = resource(template, "FailedEventsQueue")
+    assert queue["QueueName"] == {"Fn::Sub": "imgstore-${Stage}-failed-events"}
+    assert policies.failed_events_queue("prod") == "imgstore-prod-failed-events"
+    assert queue["MessageRetentionPeriod"] == 14 * 86400
+    assert template["Outputs"]["FailedEventsQueueArn"]["Value"] == {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}
 
 
 def test_the_bucket_cors_rules_are_the_local_ones_with_the_origins_from_a_parameter(template):

@@ -4,6 +4,9 @@ Bytes in, bytes out; it never touches AWS. One entry point:
 
     process(data, settings) -> Processed     or raises Rejected(reason)
 
+Rejected is a verdict on the bytes only (see decoding.is_verdict); any other
+exception (CodecMissing, MemoryError, a bug) means "try again later".
+
 Each concern lives in its own module: sniffing (what the bytes are), limits,
 decoding, colour, orientation, sizing, rendering (the variants), metadata
 (camera facts, never GPS) and placeholders (dominant colour, BlurHash).
@@ -13,9 +16,9 @@ from __future__ import annotations
 
 from ..config import Settings
 from . import decoding, limits, metadata, orientation, placeholders, rendering, sniffing
-from .outcome import Processed, Rejected, RenderedVariant
+from .outcome import CodecMissing, Processed, Rejected, RenderedVariant
 
-__all__ = ["Processed", "Rejected", "RenderedVariant", "process"]
+__all__ = ["CodecMissing", "Processed", "Rejected", "RenderedVariant", "process"]
 
 
 def process(data: bytes, settings: Settings) -> Processed:

@@ -3,9 +3,13 @@
 `decode` returns the first frame decoded (a JPEG at the smallest DCT scale
 still at least the largest variant) with what the headers said, or raises
 Rejected. Pillow only ever tries the one decoder the bytes were sniffed as, so
-EPS (Ghostscript) and other plugins are never reached. A failure while
-parsing the bytes is the file's fault: a rejection, never an exception that
-Lambda would retry forever.
+EPS (Ghostscript) and other plugins are never reached.
+
+A verdict and a failure are told apart here (`is_verdict`): a decoder's own
+parse or format error is the file's fault, the same bytes fail the same way
+every time, so it becomes Rejected. Anything else (memory, a codec missing
+from the build, a decoder bug, the operating system) propagates: the caller
+marks the image failed and Lambda retries, and the file is never judged by it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -25,6 +30,16 @@ from .outcome import Rejected
 
 # Multi-frame TIFF, HEIF and MPO files hold pages, bursts or views, not animation.
 _ANIMATION_FORMATS = {"GIF", "PNG", "WEBP", "AVIF"}
+
+# How decoders say "these bytes are wrong". Pillow's openers turn their own
+# IndexError, TypeError, KeyError, EOFError and struct.error into SyntaxError,
+# and Image.open that into UnidentifiedImageError; its decoders raise OSError
+# (truncated, broken data stream, decoder error -2), ValueError (a value out
+# of range, a tile outside the image) or EOFError. pillow-heif documents
+# ValueError (invalid input), EOFError (corrupt data) and SyntaxError
+# (unsupported feature); its RuntimeError ("some other error") and OSError
+# (out of memory) are not verdicts.
+_BAD_BYTES = (UnidentifiedImageError, SyntaxError, ValueError, EOFError, struct.error)
 
 
 @dataclass
@@ -61,16 +76,18 @@ def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: in
     elif fmt is formats.TIFF:
         _read_tiff_with_libtiff()
     limits.apply_to_pillow(settings)
-    with _untrusted(settings, lambda e: f"not a readable {fmt.name} image: the file only starts like one{_detail(e)}"):
+    with _untrusted(
+        settings, fmt, lambda e: f"not a readable {fmt.name} image: the file only starts like one{_detail(e)}"
+    ):
         image = Image.open(io.BytesIO(data), formats=[fmt.name])  # headers only
     width, height = image.size
     limits.check_pixels(width, height, settings)
-    with _untrusted(settings, lambda e: f"the image's frames are corrupt{_detail(e)}"):
+    with _untrusted(settings, fmt, lambda e: f"the image's frames are corrupt{_detail(e)}"):
         frames = _count_frames(image)
     limits.check_frames(frames, settings)
     if fmt is formats.JPEG:  # libjpeg decodes at 1/2, 1/4 or 1/8 scale for free
         image.draft(image.mode, sizing.fit(width, height, largest_box))
-    with _untrusted(settings, lambda e: f"the {fmt.name} data is truncated or corrupt{_detail(e)}"):
+    with _untrusted(settings, fmt, lambda e: f"the {fmt.name} data is truncated or corrupt{_detail(e)}"):
         image.load()
     return Decoded(
         image=image,
@@ -84,17 +101,30 @@ def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: in
     )
 
 
+def is_verdict(exc: BaseException, fmt: formats.Format) -> bool:
+    """Whether `exc`, raised by `fmt`'s decoder, judges the bytes: the same bytes
+    would fail the same way every time, on any machine with this build."""
+    if isinstance(exc, _BAD_BYTES):
+        return True
+    if isinstance(exc, OSError) and fmt is not formats.HEIF:
+        # Pillow's decoder errors carry no errno; one with an errno comes from
+        # the operating system. "decoder X not available" (raised from the
+        # AttributeError of a codec missing from the build) is no verdict either.
+        return exc.errno is None and not isinstance(exc.__cause__, (AttributeError, ImportError))
+    return False
+
+
 @contextlib.contextmanager
-def _untrusted(settings: Settings, reason: Callable[[Exception], str]) -> Iterator[None]:
-    """Any failure in here is the bytes' fault (the same bytes fail the same way every
-    time): a rejection saying `reason`."""
+def _untrusted(settings: Settings, fmt: formats.Format, reason: Callable[[Exception], str]) -> Iterator[None]:
+    """A decoder's verdict on the bytes becomes a rejection saying `reason`; over a
+    limit, one saying which. Anything else propagates, to be retried."""
     try:
         yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise Rejected(limits.bomb_reason(exc, settings)) from None
-    except MemoryError:
-        raise  # the function is too small for an image within the limits: retry, do not reject
     except Exception as exc:
+        if not is_verdict(exc, fmt):
+            raise
         raise Rejected(reason(exc)) from None
 
 
@@ -113,5 +143,7 @@ def _exif(image: Image.Image) -> Image.Exif:
     # A broken EXIF block costs the photo its metadata, not its acceptance.
     try:
         return image.getexif()
+    except MemoryError:
+        raise
     except Exception:
         return Image.Exif()

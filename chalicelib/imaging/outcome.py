@@ -10,7 +10,13 @@ from typing import Any
 
 
 class Rejected(Exception):
-    """The bytes are not an image imgstore accepts; the message says why, for a person."""
+    """The bytes are not an image imgstore accepts; the message says why, for a person.
+
+    Only a verdict on the bytes: raised the same way for the same bytes every time."""
+
+
+class CodecMissing(RuntimeError):
+    """This build cannot decode a format it accepts: a fault to fix, never the file's."""
 
 
 @dataclass

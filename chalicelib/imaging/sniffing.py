@@ -14,7 +14,7 @@ import zipfile
 from PIL import features
 
 from .. import formats
-from .outcome import Rejected
+from .outcome import CodecMissing, Rejected
 
 _NAMED = (  # the start of files people rename to .jpg, and what to call them
     (b"%PDF-", "a PDF document"),
@@ -79,7 +79,8 @@ def sniff(data: bytes) -> formats.Format:
     if found is None:
         raise Rejected(f"the file is {_describe(data[:1024])}, not a supported image (accepted: {_accepted_names()})")
     if not _available(found.name):
-        raise Rejected(f"{found.name} images are not supported by this deployment (accepted: {_accepted_names()})")
+        # An accepted format this build cannot open is the build's fault: retried, never rejected.
+        raise CodecMissing(f"this build cannot decode {found.name}, an accepted format")
     _refuse_polyglot(data, found)
     return found
 
