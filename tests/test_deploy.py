@@ -108,11 +108,13 @@ def test_resources_then_destroy_round_trip_in_moto(aws, project, monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # moto: "AWS::S3::BucketPolicy not supported"
-def test_the_quarantine_days_and_the_failed_events_queue_reach_aws(aws, project):
+def test_the_quarantine_days_and_the_failed_events_queue_reach_aws(aws, project, monkeypatch):
     """The stage's QUARANTINE_DAYS becomes the lifecycle rule's parameter, and after
     chalice deploy both S3 handlers send what still fails after two retries to the
     stack's queue, which their policies let them write to."""
     import boto3
+
+    monkeypatch.setattr(deploy, "deploy_stack", with_the_signing_secret(deploy.deploy_stack))
 
     config = project / ".chalice" / "config.json"
     data = json.loads(config.read_text())
