@@ -92,8 +92,9 @@ def json_errors(routes: Mapping[str, Mapping[str, Any]]):
     return middleware
 
 
-def params(request: Request) -> dict[str, str]:
-    return dict(request.query_params or {})
+def params(request: Request | None) -> dict[str, str]:
+    """The query parameters (none outside a request)."""
+    return dict((request.query_params if request is not None else None) or {})
 
 
 def upload_from(request: Request, settings: Settings) -> validation.Upload:
