@@ -38,18 +38,22 @@ MISSING_TOKEN = (403, "Missing Authentication Token")  # API Gateway's answer to
 
 
 def gateway_error(status: int, message: str, headers: dict) -> dict:
-    """An error as the deployed gateway responses shape it (scripts/deploy.py gateway)."""
+    """An error as the deployed stage's gateway responses shape it: the very
+    settings `scripts/deploy.py gateway` puts on API Gateway, applied here."""
     import json
 
-    from chalicelib import config, cors
+    from chalicelib import config
+    from scripts.deploy import gateway_response
 
-    origin = {k.lower(): v for k, v in headers.items()}.get("origin")
-    allow = cors.allowed_origin(origin, config.load().cors_origins)
+    origins = ",".join(config.load().cors_origins) or "*"  # the stage's CORS_ALLOW_ORIGINS, as deploy reads it
+    request_origin = {k.lower(): v for k, v in headers.items()}.get("origin", "")
     reply = {"Content-Type": "application/json", "x-amzn-ErrorType": message.replace(" ", "")}
-    if allow:
-        reply["Access-Control-Allow-Origin"] = allow
-    if allow != "*":
-        reply["Vary"] = "Origin"
+    for name, value in gateway_response(origins)["responseParameters"].items():
+        header = name.removeprefix("gatewayresponse.header.")
+        # 'literal' is sent as is; method.request.header.origin echoes the request's Origin.
+        sent = value.strip("'") if value.startswith("'") else request_origin
+        if sent:
+            reply[header] = sent
     return {"statusCode": status, "headers": reply, "multiValueHeaders": {}, "body": json.dumps({"error": message})}
 
 

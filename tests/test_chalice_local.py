@@ -144,3 +144,20 @@ def test_preflights_need_no_token(local_api):
     status, headers, _ = call(f"{local_api}/images/{'a' * 32}", "OPTIONS",
                               {"Origin": "https://x.example", "Access-Control-Request-Method": "DELETE"})
     assert status == 204 and "DELETE" in headers["Access-Control-Allow-Methods"]
+
+
+@pytest.mark.parametrize("origins, origin, expected", [
+    ("https://a.example", "https://evil.example", "https://a.example"),  # one origin: always that one
+    ("https://a.example,https://b.example", "https://b.example", "https://b.example"),  # several: echoed
+    ("*", "https://x.example", "*"),
+])
+def test_local_gateway_errors_carry_the_deployed_gateways_cors_headers(monkeypatch, origins, origin, expected):
+    from devstack.api import gateway_error
+
+    monkeypatch.setenv("IMAGES_BUCKET", "b")
+    monkeypatch.setenv("IMAGES_TABLE", "t")
+    monkeypatch.setenv("CORS_ALLOW_ORIGINS", origins)
+    answer = gateway_error(401, "Unauthorized", {"Origin": origin, "Authorization": "Bearer secret-token"})
+    assert answer["statusCode"] == 401 and json.loads(answer["body"]) == {"error": "Unauthorized"}
+    assert answer["headers"]["Access-Control-Allow-Origin"] == expected
+    assert answer["headers"]["Vary"] == "Origin" and "secret-token" not in json.dumps(answer)
