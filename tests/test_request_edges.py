@@ -254,3 +254,23 @@ def test_an_integral_json_number_is_an_integer(client):
     assert reply.status_code == 201, reply.body
     refused = post_json(client, "/uploads", presign_body(size_bytes=1000.5))
     assert refused.status_code == 400 and refused.json_body == {"error": "size_bytes must be an integer"}
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"method": "put"}, "method must be POST or PUT"),
+    ({"content_type": "IMAGE/JPEG"}, "content_type must be one of"),
+    ({"content_type": " image/jpeg"}, "content_type must be one of"),
+    ({"user_id": ""}, "user_id must be"),
+])
+def test_enumerated_values_are_exact_as_the_contract_lists_them(client, s3, ddb, fields, message):
+    reply = post_json(client, "/uploads", presign_body(**fields))
+    assert reply.status_code == 400 and message in reply.json_body["error"]
+    assert nothing_written(s3, ddb)
+
+
+@pytest.mark.parametrize("query", ["user_id=", "tag=", "status=", "limit=", "next_token="])
+def test_an_empty_query_parameter_is_refused_not_read_as_absent(client, query):
+    reply = client.http.get(f"/images?{query}")
+    name = query.rstrip("=")
+    assert reply.status_code == 400
+    assert reply.json_body == {"error": f"query parameter {name} is empty; give it a value or leave it out"}
