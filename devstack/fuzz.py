@@ -70,7 +70,9 @@ def run(
 ) -> subprocess.CompletedProcess:
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "devstack.fuzz_hooks", "PYTHONPATH": str(ROOT)}
     argv = command(stack.api_url, max_examples=max_examples, seed=seed, har=har, token=token_for(stack))
-    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=capture, text=True, check=False)
+    # Schemathesis keeps a cache in its working directory: not in the repository.
+    with tempfile.TemporaryDirectory(prefix="imgstore-fuzz-") as workdir:
+        return subprocess.run(argv, cwd=workdir, env=env, capture_output=capture, text=True, check=False)
 
 
 def main(argv: list[str] | None = None) -> int:
