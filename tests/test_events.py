@@ -83,10 +83,10 @@ def test_exif_orientation_is_honoured(client):
     assert (image["variants"]["thumb"]["width"], image["variants"]["thumb"]["height"]) == (128, 256)
 
 
-def test_transparent_images_keep_alpha_in_png_variants(client, s3, png_alpha):
+def test_transparent_images_keep_alpha_in_webp_variants(client, s3, png_alpha):
     image = ready(client, png_alpha)
     thumb = image["variants"]["thumb"]
-    assert thumb["content_type"] == "image/png" and thumb["key"].endswith("/thumb.png")
+    assert thumb["content_type"] == "image/webp" and thumb["key"].endswith("/thumb.webp")
 
 
 # -- idempotency and ordering ------------------------------------------------------
@@ -108,7 +108,7 @@ def test_overwriting_a_key_reprocesses_it_and_drops_stale_variants(client, s3, p
     key = "uploads/alice/changing.img"
     image_id = direct_put(client, s3, key, png_alpha)
     before = get(client, image_id)
-    assert before["variants"]["thumb"]["key"].endswith(".png")
+    assert before["variants"]["thumb"]["key"].endswith(".webp")
     direct_put(client, s3, key, jpeg)
     after = get(client, image_id)
     assert after["status"] == "ready" and after["sha256"] != before["sha256"] and after["width"] == 640

@@ -221,12 +221,16 @@ translucent = Image.new("RGBA", (300, 200), (200, 30, 30, 128))
 results = [imaging.process(saved(image, "JPEG"), settings), imaging.process(saved(image, "HEIF", quality=50), settings),
            imaging.process(saved(image, "TIFF", big_tiff=True), settings),
            imaging.process(saved(translucent, "AVIF"), settings)]
+# A still WebP is decoded by the libwebp inside the packaged Pillow, at the variant's size (shrink_on_load).
+from chalicelib.imaging import shrink_on_load
+scaled = shrink_on_load.scaled(saved(image, "WEBP", lossless=True), (600, 400))
 print(PIL.__version__, pillow_heif.__version__, *[r.format + ":" + str(r.variants[-1].width) for r in results],
-      results[-1].details["has_alpha"], *[features.check(f) for f in ("jpg", "webp", "avif", "libtiff", "zlib")])
+      results[-1].details["has_alpha"], *[features.check(f) for f in ("jpg", "webp", "avif", "libtiff", "zlib")],
+      scaled.size, scaled.getpixel((300, 200)))
 """)
     pins = _pins()
     assert out.split() == [pins["pillow"], pins["pillow-heif"], "JPEG:1200", "HEIF:1200", "TIFF:1200", "AVIF:300",
-                           "True", "True", "True", "True", "True", "True"]
+                           "True", "True", "True", "True", "True", "True", "(600,", "400)", "(10,", "120,", "200)"]
 
 
 def test_the_pure_python_runtime_dependencies_import_from_the_layer(unpacked):

@@ -25,7 +25,7 @@ from PIL import Image, TiffImagePlugin, UnidentifiedImageError
 
 from .. import formats
 from ..config import Settings
-from . import limits, sizing
+from . import limits, shrink_on_load, sizing
 from .outcome import Rejected
 
 # Multi-frame TIFF, HEIF and MPO files hold pages, bursts or views, not animation.
@@ -85,9 +85,11 @@ def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: in
     with _untrusted(settings, fmt, lambda e: f"the image's frames are corrupt{_detail(e)}"):
         frames = _count_frames(image)
     limits.check_frames(frames, settings)
-    if fmt is formats.JPEG:  # libjpeg decodes at 1/2, 1/4 or 1/8 scale for free
-        image.draft(image.mode, sizing.fit(width, height, largest_box))
+    if fmt is formats.JPEG:  # libjpeg decodes at 1/2, 1/4 or 1/8 scale for free (sizing.decode_request)
+        image.draft(image.mode, sizing.decode_request(width, height, largest_box))
     with _untrusted(settings, fmt, lambda e: f"the {fmt.name} data is truncated or corrupt{_detail(e)}"):
+        if fmt is formats.WEBP and frames == 1:  # libwebp scales as it decodes
+            image = shrink_on_load.webp(image, data, sizing.fit(width, height, largest_box))  # type: ignore[assignment]
         image.load()
     return Decoded(
         image=image,

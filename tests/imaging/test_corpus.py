@@ -57,8 +57,8 @@ def test_accepted_with_variants_of_the_right_size_format_and_no_metadata(case, s
         image = opened(variant.data)
         assert (variant.width, variant.height) == image.size == sizing.fit(*case.size, preset.box)
         assert variant.content_type == _MIME[image.format]
-        assert variant.ext in {"JPEG": "jpg", "PNG": "png"}[image.format]
-        expected = "PNG" if result.details["has_alpha"] else "JPEG"
+        assert variant.ext == {"JPEG": "jpg", "WEBP": "webp"}[image.format]
+        expected = "WEBP" if result.details["has_alpha"] else "JPEG"
         assert image.format == expected
         assert_no_metadata(variant.data)
     for key, value in case.facts.items():

@@ -85,7 +85,7 @@ def test_the_script_renders_every_matching_image_here(client, s3, monkeypatch):
     monkeypatch.setenv("VARIANT_PRESETS", NEW_PRESETS)
 
     assert reprocess.main(["--stage", "dev", "--here", "--tag", "keep"]) == {"ready": 1}
-    assert _variant_keys(s3, second) == {"thumb.webp", "small.png"}
+    assert _variant_keys(s3, second) == {"thumb.webp", "small.webp"}
     assert _variant_keys(s3, first) == {"thumb.jpg", "medium.jpg", "large.jpg"}  # filtered out
 
     # Without a filter: every ready image, rendered again even when already current.
