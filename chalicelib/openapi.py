@@ -38,7 +38,7 @@ def document(settings: Settings) -> dict[str, Any]:
     schemas = doc["components"]["schemas"]
     mode = settings.auth_mode
     scheme = SCHEMES.get(mode)
-    for path, _method, operation in operations(doc):
+    for path, method, operation in operations(doc):
         if operation.get("security") == [{}]:
             continue  # public: /health, /openapi.json
         operation["security"] = [{scheme: []}] if scheme else [{}]
@@ -47,7 +47,7 @@ def document(settings: Settings) -> dict[str, Any]:
                 operation["responses"].pop(status, None)
         if path == "/images" and scheme is None:
             for parameter in operation.get("parameters", []):
-                if parameter["name"] == "user_id" and _method == "post":
+                if parameter["name"] == "user_id" and method == "post":
                     parameter["required"] = True
         if path == "/images/{image_id}/file":
             for parameter in operation["parameters"]:
