@@ -28,15 +28,24 @@ FUZZ_USER = "fuzzer"
 
 
 def command(
-    api_url: str, *, max_examples: int, seed: int | None = None, har: Path | None = None, token: str | None = None
+    api_url: str,
+    contract: Path,
+    *,
+    max_examples: int,
+    seed: int | None = None,
+    har: Path | None = None,
+    token: str | None = None,
 ) -> list[str]:
-    """The `st run` command line for the API at `api_url`."""
+    """The `st run` command line for the API at `api_url` and its served `contract`, saved to a file:
+    loaded from its URL, Schemathesis would leave GET /openapi.json itself out of the run."""
     argv = [
         str(Path(sys.executable).with_name("st")),
         "--config-file",
         str(CONFIG),
         "run",
-        f"{api_url}/openapi.json",
+        str(contract),
+        "--url",
+        api_url,
         "--max-examples",
         str(max_examples),
         "--workers",
@@ -68,10 +77,15 @@ def run(
     har: Path | None = None,
     capture: bool = False,
 ) -> subprocess.CompletedProcess:
+    import urllib.request
+
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "devstack.fuzz_hooks", "PYTHONPATH": str(ROOT)}
-    argv = command(stack.api_url, max_examples=max_examples, seed=seed, har=har, token=token_for(stack))
     # Schemathesis keeps a cache in its working directory: not in the repository.
     with tempfile.TemporaryDirectory(prefix="imgstore-fuzz-") as workdir:
+        contract = Path(workdir) / "openapi.json"
+        with urllib.request.urlopen(f"{stack.api_url}/openapi.json", timeout=30) as served:
+            contract.write_bytes(served.read())
+        argv = command(stack.api_url, contract, max_examples=max_examples, seed=seed, har=har, token=token_for(stack))
         return subprocess.run(argv, cwd=workdir, env=env, capture_output=capture, text=True, check=False)
 
 
