@@ -23,6 +23,7 @@ help:
 	@echo "                 (BIND=, API_PORT=, AWS_PORT=; FRESH=1 forgets the saved data; AUTH_MODE=token)"
 	@echo "make postman     run the Postman collection against a running \`make run\`"
 	@echo "make load        a bounded load run on a local stack of its own"
+	@echo "make fuzz        Schemathesis against the contract, unseeded, AUTH_MODE none and token (ARGS=)"
 	@echo "make bench       time the imaging pipelines side by side (bench/imaging.py)"
 	@echo "make reprocess   regenerate variants after the presets changed (ARGS='--owner alice');"
 	@echo "                 bring a rejected original back from quarantine (ARGS='--restore IMAGE_ID')"
@@ -67,7 +68,7 @@ test-fast: venv
 resources: venv
 	$(BIN)/python scripts/bootstrap.py --stage $(STAGE)
 
-.PHONY: bench reprocess
+.PHONY: bench reprocess fuzz
 
 # pyvips only gives the benchmark its comparison column; nothing ships or tests with it.
 bench: venv
@@ -106,6 +107,10 @@ postman: newman venv
 
 load: venv
 	$(BIN)/python -m devstack.load
+
+# Longer than the seeded run in `make test`, and new data every time (devstack/fuzz.py).
+fuzz: venv
+	$(BIN)/python -m devstack.fuzz $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache node_modules

@@ -5,7 +5,7 @@ from typing import cast
 from chalice import Chalice
 from chalice.app import Request
 
-from chalicelib import auth, config, cors, http, telemetry, validation
+from chalicelib import auth, config, cors, http, openapi, telemetry, validation
 from chalicelib.auth import gateway
 from chalicelib.ingest import ImageProcessor
 from chalicelib.service import ImageService
@@ -15,7 +15,7 @@ app.api.binary_types.extend(http.EXTRA_BINARY_TYPES)
 # Outermost first: the log line sees the final response, CORS headers go on errors too.
 app.register_middleware(telemetry.log_request, "http")
 app.register_middleware(cors.add_headers, "http")
-app.register_middleware(http.json_errors, "http")
+app.register_middleware(http.json_errors(app.routes), "http")
 app.register_middleware(telemetry.log_s3_event, "s3")
 
 
@@ -31,9 +31,16 @@ def caller(images):
     return auth.caller(app.current_request.context, images.settings)
 
 
-@app.route("/health", methods=["GET"])
+@app.route("/health", methods=["GET"], content_types=http.ANY)
 def health():
+    validation.query(http.params(app.current_request), ())
     return {"status": "ok"}
+
+
+@app.route("/openapi.json", methods=["GET"], content_types=http.ANY)
+def contract():
+    validation.query(http.params(app.current_request), ())
+    return openapi.document(config.load())
 
 
 @app.route("/images", methods=["POST"], content_types=http.UPLOAD_TYPES, authorizer=authorizer)
@@ -46,47 +53,51 @@ def upload_image():
 @app.route("/uploads", methods=["POST"], content_types=[http.JSON], authorizer=authorizer)
 def create_upload():
     images = ImageService.from_environment()
+    validation.query(http.params(app.current_request), ())
     request = validation.presigned_upload(app.current_request.raw_body, images.settings)
     answer = images.presign_upload(caller(images), request)
     return http.created(app.current_request, answer, f"/images/{answer['image_id']}")
 
 
-@app.route("/images", methods=["GET"], authorizer=authorizer)
+@app.route("/images", methods=["GET"], content_types=http.ANY, authorizer=authorizer)
 def list_images():
     images = ImageService.from_environment()
     return images.list(caller(images), validation.list_query(http.params(app.current_request)))
 
 
-@app.route("/images/{image_id}", methods=["GET"], authorizer=authorizer)
+@app.route("/images/{image_id}", methods=["GET"], content_types=http.ANY, authorizer=authorizer)
 def get_image(image_id):
     images = ImageService.from_environment()
-    download = validation.flag(http.params(app.current_request).get("download"), "download")
+    download = validation.download_flag(http.params(app.current_request))
     return images.get(caller(images), image_id, download=download)
 
 
-@app.route("/images/{image_id}/file", methods=["GET"], authorizer=authorizer)
+@app.route("/images/{image_id}/file", methods=["GET"], content_types=http.ANY, authorizer=authorizer)
 def get_image_file(image_id):
     images = ImageService.from_environment()
-    variant = validation.variant_name(http.params(app.current_request).get("variant"), images.settings)
+    variant = validation.variant_name(http.params(app.current_request), images.settings)
     return http.redirect(images.file_url(caller(images), image_id, variant))
 
 
 @app.route("/images/{image_id}", methods=["PATCH"], content_types=[http.JSON], authorizer=authorizer)
 def update_image(image_id):
     images = ImageService.from_environment()
+    validation.query(http.params(app.current_request), ())
     return images.update(caller(images), image_id, validation.update(app.current_request.raw_body)).to_api()
 
 
-@app.route("/images/{image_id}/reprocess", methods=["POST"], authorizer=authorizer)
+@app.route("/images/{image_id}/reprocess", methods=["POST"], content_types=http.ANY, authorizer=authorizer)
 def reprocess_image(image_id):
     images = ImageService.from_environment()
+    validation.query(http.params(app.current_request), ())
     record = images.reprocess(caller(images), image_id)
     return http.accepted({"message": "the variants are being made again", "image": record.to_api()})
 
 
-@app.route("/images/{image_id}", methods=["DELETE"], authorizer=authorizer)
+@app.route("/images/{image_id}", methods=["DELETE"], content_types=http.ANY, authorizer=authorizer)
 def delete_image(image_id):
     images = ImageService.from_environment()
+    validation.query(http.params(app.current_request), ())
     images.delete(caller(images), image_id)
     return {"message": "image deleted", "image_id": image_id}
 

@@ -43,7 +43,9 @@ DEFAULT_PRESETS = (
 class Settings:
     bucket: str
     table: str
-    signing_secret: str
+    # Signs pagination tokens: SIGNING_SECRET itself, or the Secrets Manager
+    # secret SIGNING_SECRET_ARN names (deployed stages; see pagination_secret()).
+    signing_secret: str | None
     max_upload_bytes: int = 25 * MB
     max_api_upload_bytes: int = 4 * MB
     max_pixels: int = 50_000_000
@@ -61,6 +63,8 @@ class Settings:
     auth_mode: str = "none"  # none | token | cognito (see auth.py)
     admin_group: str = "admins"  # cognito: members of this group are admins
     cors_origins: tuple[str, ...] = ()  # "*" allows any origin
+    signing_secret_arn: str | None = None
+    secrets_max_age: int = 300  # seconds a warm container keeps a secret (a rotation's delay)
 
     @property
     def preset_names(self) -> tuple[str, ...]:
@@ -127,6 +131,32 @@ def _origins(raw: str | None) -> tuple[str, ...]:
     return tuple(o.strip().rstrip("/") for o in (raw or "").split(",") if o.strip())
 
 
+def secrets_max_age(env) -> int:
+    """SECRETS_MAX_AGE alone: the token authorizer reads no other setting."""
+    return _int(env, "SECRETS_MAX_AGE", 300)
+
+
+def on_lambda(env) -> bool:
+    """Running in AWS Lambda, which always sets the function's name; never locally."""
+    return bool(env.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+def _signing_secret(env) -> str | None:
+    """SIGNING_SECRET; else None when SIGNING_SECRET_ARN names the secret; else,
+    off Lambda only, one derived from the table's name. Anyone can derive that
+    one, so a deployed stage refuses to run on it."""
+    if env.get("SIGNING_SECRET"):
+        return env["SIGNING_SECRET"]
+    if env.get("SIGNING_SECRET_ARN"):
+        return None
+    if on_lambda(env):
+        raise RuntimeError(
+            "SIGNING_SECRET_ARN is not set: a deployed stage signs its page tokens with a random secret "
+            "of its own, which `make deploy` provisions in Secrets Manager (scripts/deploy.py resources)"
+        )
+    return f"imgstore-local:{env['IMAGES_TABLE']}"
+
+
 MAX_PRESIGN_SECONDS = 7 * 86400  # SigV4 refuses a presigned URL that lives longer
 
 
@@ -151,7 +181,9 @@ def load(env: dict | None = None) -> Settings:
         table=env["IMAGES_TABLE"],
         # Signs pagination tokens. Deployments set their own; the fallback
         # keeps tokens tamper-evident for local use only.
-        signing_secret=env.get("SIGNING_SECRET") or f"imgstore-local:{env['IMAGES_TABLE']}",
+        signing_secret=_signing_secret(env),
+        signing_secret_arn=env.get("SIGNING_SECRET_ARN") or None,
+        secrets_max_age=secrets_max_age(env),
         max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 25 * MB),
         max_api_upload_bytes=_int(env, "MAX_API_UPLOAD_BYTES", 4 * MB),
         max_pixels=_int(env, "MAX_PIXELS", 50_000_000),

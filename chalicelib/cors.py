@@ -24,6 +24,13 @@ EXPOSE_HEADERS = "Location"
 MAX_AGE_SECONDS = 600
 
 
+def _origins() -> tuple[str, ...]:
+    try:
+        return config.load().cors_origins
+    except RuntimeError:  # a broken configuration is the route's 500 to report, in the usual shape
+        return ()
+
+
 def allowed_origin(origin: str | None, origins: Iterable[str]) -> str | None:
     """The Access-Control-Allow-Origin for a request from `origin`, or None."""
     origins = tuple(origins)
@@ -44,7 +51,7 @@ def add_headers(request: Request, get_response) -> Response:
     response = get_response(request)
     if request.method == "OPTIONS":
         return response  # preflight() set them
-    allow = allowed_origin(request.headers.get("origin"), config.load().cors_origins)
+    allow = allowed_origin(request.headers.get("origin"), _origins())
     if allow:
         response.headers["Access-Control-Allow-Origin"] = allow
         response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
@@ -57,7 +64,7 @@ def preflight(request: Request, methods: Iterable[str]) -> Response:
     204 for an allowed origin and method, 403 with the reason otherwise."""
     methods = sorted(m for m in methods if m != "OPTIONS")
     origin = request.headers.get("origin")
-    allow = allowed_origin(origin, config.load().cors_origins)
+    allow = allowed_origin(origin, _origins())
     headers: dict[str, str] = {}
     _vary(headers, allow)
     if not allow:

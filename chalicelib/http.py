@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalice.app import Request, Response
@@ -65,28 +65,45 @@ def map_domain_errors(app: Any) -> None:
             entry.view_function = domain_errors(entry.view_function)
 
 
-def json_errors(event: Request, get_response) -> Response:
-    """Middleware: every error becomes `{"error": ...}`, Chalice's own included
-    (415, 405, bad JSON), and a 500 never carries internals."""
-    response = get_response(event)
-    body = response.body
-    if response.status_code >= 400 and isinstance(body, dict) and "Message" in body:
-        if response.status_code >= 500:
-            request_id = getattr(getattr(event, "lambda_context", None), "aws_request_id", None)
-            response.body = {"error": "internal server error", "request_id": request_id}
-        else:
-            response.body = {"error": body["Message"]}
-    return response
+# Routes that read no body take any Content-Type: Chalice would answer 415
+# for anything but JSON, though the body is never looked at.
+ANY = ["*/*"]
 
 
-def params(request: Request) -> dict[str, str]:
-    return dict(request.query_params or {})
+def json_errors(routes: Mapping[str, Mapping[str, Any]]):
+    """Middleware over the app's `routes`: every error becomes `{"error": ...}`,
+    Chalice's own included (415, 405, bad JSON), a 405 says what is allowed in
+    `Allow` (RFC 9110), and a 500 never carries internals."""
+
+    def middleware(event: Request, get_response) -> Response:
+        response = get_response(event)
+        body = response.body
+        if response.status_code >= 400 and isinstance(body, dict) and "Message" in body:
+            if response.status_code >= 500:
+                request_id = getattr(getattr(event, "lambda_context", None), "aws_request_id", None)
+                response.body = {"error": "internal server error", "request_id": request_id}
+            else:
+                response.body = {"error": body["Message"]}
+        if response.status_code == 405:
+            methods = routes.get((event.context or {}).get("resourcePath", ""), {})
+            response.headers["Allow"] = ", ".join(sorted(methods))
+        return response
+
+    return middleware
+
+
+def params(request: Request | None) -> dict[str, str]:
+    """The query parameters (none outside a request)."""
+    return dict((request.query_params if request is not None else None) or {})
 
 
 def upload_from(request: Request, settings: Settings) -> validation.Upload:
     """POST /images takes JSON with base64, or raw image bytes with metadata in the query."""
     content_type = (request.headers.get("content-type") or JSON).split(";")[0].strip().lower()
     if content_type == JSON:
+        if request.query_params:  # the metadata travels in the body, never beside it
+            names = ", ".join(sorted(request.query_params))
+            raise errors.Invalid(f"a JSON upload takes no query parameters; got: {names}")
         return validation.upload_from_json(request.raw_body, settings)
     query = request.query_params or {}
     tags = query.getlist("tags") if "tags" in query else []  # Chalice's getlist raises when absent

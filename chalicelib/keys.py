@@ -20,9 +20,22 @@ UPLOADS = "uploads/"
 PROCESSED = "processed/"
 QUARANTINE = "quarantine/"
 
-_IMAGE_ID = re.compile(r"^[0-9a-f]{32}$")
-_OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,127}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# As the contract (openapi.json) states them, and matched the way JSON Schema
+# matches a `pattern` (a search); `(?!\n)` stops `$` matching before a final newline.
+IMAGE_ID_PATTERN = r"^[0-9a-f]{32}$(?!\n)"
+OWNER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,127}$(?!\n)"
+_IMAGE_ID = re.compile(IMAGE_ID_PATTERN)
+_OWNER = re.compile(OWNER_PATTERN)
+# Unicode's format characters (category Cf, Unicode 15.1): invisible, and the
+# bidi controls among them make text display as something else.
+FORMAT_CHARACTERS = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+# Control and format characters: invisible in a name, and RIGHT-TO-LEFT
+# OVERRIDE makes "photo\u202egnp.exe" show as "photoexe.png" (OWASP's upload guidance).
+_INVISIBLE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{FORMAT_CHARACTERS}]")
 MAX_FILENAME_BYTES = 255
 
 
@@ -36,22 +49,23 @@ def image_id_for_object(bucket: str, key: str) -> str:
 
 
 def is_image_id(value: str) -> bool:
-    return bool(_IMAGE_ID.match(value or ""))
+    return bool(_IMAGE_ID.search(value or ""))
 
 
 def is_owner(value: str) -> bool:
-    return bool(_OWNER.match(value or ""))
+    return bool(_OWNER.search(value or ""))
 
 
 def sanitize_filename(name: str, default: str = "image") -> str:
     """A filename safe to put in a key and a Content-Disposition header.
 
-    Keeps Unicode (NFC-normalised), drops any directory part, control
-    characters and leading dots, and caps the UTF-8 length, keeping the extension.
+    Keeps Unicode (NFC-normalised), drops any directory part, control and
+    format characters (bidi overrides, zero-width ones) and leading dots, and
+    caps the UTF-8 length, keeping the extension.
     """
     name = unicodedata.normalize("NFC", name or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _CONTROL.sub("", name).strip().lstrip(".").strip()
+    name = _INVISIBLE.sub("", name).strip().lstrip(".").strip()
     if not name:
         return default
     if len(name.encode()) > MAX_FILENAME_BYTES:

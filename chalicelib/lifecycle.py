@@ -74,8 +74,12 @@ def mark_stale(store: ImageStore, image_id: str, *, current: ImageRecord | None 
 
 def purge(record: ImageRecord, store: ImageStore, blobs: BlobStore, *, with_original: bool) -> None:
     """Remove an image's objects, then its record. Every step can be repeated,
-    so a retry after any failure finishes the job."""
-    record = store.mark_deleting(record)
+    so a retry after any failure finishes the job. Never refused by a
+    concurrent save: see ImageStore.mark_deleting."""
+    marked = store.mark_deleting(record)
+    if marked is None:
+        return  # gone meanwhile: whoever removed the record removed the objects first
+    record = marked
     doomed = [v.key for v in record.variants.values()]
     doomed += blobs.list_keys(keys.variant_prefix(record.image_id))  # variants of older versions
     if with_original:

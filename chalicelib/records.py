@@ -7,6 +7,7 @@ business and are not part of the record.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import Invalid
+from .keys import FORMAT_CHARACTERS
 
 STATUSES = ("pending", "ready", "rejected", "failed")
 MAX_TAGS = 20
@@ -28,27 +30,45 @@ def now_iso() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-def normalize_tags(tags: Any) -> list[str]:
-    """Lowercased, trimmed, deduplicated (first occurrence wins), validated.
+_SPACE = "[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]"  # Unicode's space separators (Zs)
+# Never in a tag: '#' separates the parts of index keys, ',' separates tags in
+# a raw upload's query, and control, line-breaking and format characters.
+_NOT_IN_TAG = "#,\x00-\x1f\x7f-\x9f\u2028\u2029" + FORMAT_CHARACTERS
+_TAG_CORE = f"[^{_NOT_IN_TAG} \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]"
+# One tag as sent: 1-64 characters, optionally a leading '#' and spaces around.
+# The contract (openapi.json) carries this very pattern.
+_TAG_BODY = f"{_TAG_CORE}(?:[^{_NOT_IN_TAG}]{{0,{MAX_TAG_LENGTH - 2}}}{_TAG_CORE})?"
+TAG_PATTERN = f"^{_SPACE}*#?{_SPACE}*{_TAG_BODY}{_SPACE}*$(?!\n)"
+TAG_RULE = (
+    f"a tag is 1-{MAX_TAG_LENGTH} characters, optionally with a leading '#', "
+    "and holds no '#', ',', control or invisible format characters"
+)
+_TAG = re.compile(TAG_PATTERN)
 
-    Raises Invalid naming the offending tag. A leading '#' is dropped, so
-    '#Sunset' and 'sunset' are the same tag; '#' elsewhere is refused because
-    it separates the parts of index keys.
+
+def normalize_tags(tags: Any) -> list[str]:
+    """Checked as sent, then lowercased, trimmed, a leading '#' dropped,
+    deduplicated (first occurrence wins).
+
+    Raises Invalid naming the offending tag and the rule. '#Sunset' and
+    'sunset' are the same tag.
     """
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise Invalid("tags must be a list of strings")
+    if len(tags) > MAX_TAGS:
+        raise Invalid(f"at most {MAX_TAGS} tags are allowed, got {len(tags)}")
     seen: dict[str, None] = {}
     for raw in tags:
+        # search, not fullmatch: JSON Schema's `pattern` semantics, so the
+        # contract and this check agree on every string.
         tag = unicodedata.normalize("NFC", raw).strip().lstrip("#").strip().lower()
-        if not tag:
-            raise Invalid("tags must not be empty")
-        if len(tag) > MAX_TAG_LENGTH:
-            raise Invalid(f"tag '{tag[:20]}...' is longer than {MAX_TAG_LENGTH} characters")
-        if "#" in tag or not tag.isprintable():
-            raise Invalid(f"tag '{tag}' may not contain '#' or control characters")
+        if not _TAG.search(raw):
+            shown = raw if len(raw) <= 20 else raw[:20] + "..."
+            problem = "is empty" if not tag else "is refused"
+            if len(raw.strip().removeprefix("#").strip()) > MAX_TAG_LENGTH:
+                problem = f"is longer than {MAX_TAG_LENGTH} characters"
+            raise Invalid(f"tag {shown!r} {problem}: {TAG_RULE}")
         seen.setdefault(tag)
-    if len(seen) > MAX_TAGS:
-        raise Invalid(f"at most {MAX_TAGS} tags are allowed, got {len(seen)}")
     return list(seen)
 
 

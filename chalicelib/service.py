@@ -18,6 +18,7 @@ from .blobs import Window
 from .errors import Conflict, NotFound
 from .lifecycle import UseCases, expires_at, mark_stale, purge, set_fields
 from .records import ImageRecord
+from .secret_store import pagination_secret
 from .store import index_for
 from .validation import ListQuery, PresignedUpload, Upload
 
@@ -106,7 +107,7 @@ class ImageService(UseCases):
         owner = caller.owner_to_list(query.user_id)
         index, partition = index_for(owner, query.tag, query.status)
         scope = f"{index}:{partition}"  # a token only continues the list it came from
-        secret = self.settings.signing_secret
+        secret = pagination_secret(self.settings)
         start = pagination.decode(query.next_token, scope, secret) if query.next_token else None
         page = self.store.list(owner=owner, tag=query.tag, status=query.status, limit=query.limit, start_key=start)
         token = pagination.encode(page.last_key, scope, secret) if page.last_key else None

@@ -168,15 +168,35 @@ class ImageStore:
         )
         return record
 
-    def mark_deleting(self, record: ImageRecord) -> ImageRecord:
-        """Take the record out of every list before its objects go."""
+    def mark_deleting(self, record: ImageRecord) -> ImageRecord | None:
+        """Take the record out of every list before its objects go; the record
+        as now stored, or None when it is gone.
+
+        Unconditional, so a delete wins over any save made since `record` was
+        read and never answers "try again". It bumps the version, so a save
+        racing it fails its check, reads again, sees `deleting` and declines.
+        """
         if record.deleting:
             return record
-        marked = replace(record, version=record.version + 1, deleting=True)
-        self._transact(
-            [self._put_record(marked, "#v = :v", record.version)]
-            + [self._delete(record.image_id, f"TAG#{t}") for t in record.tags]
-        )
+        try:
+            reply = self._db.update_item(
+                TableName=self.table,
+                Key=_dump(_key(record.image_id)),
+                UpdateExpression="SET #d = :yes, #v = #v + :one REMOVE gsk, g1pk, g2pk, g3pk, g4pk",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#d": "deleting", "#v": "version"},
+                ExpressionAttributeValues={":yes": {"BOOL": True}, ":one": {"N": "1"}},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        marked = ImageRecord.from_item(_load(reply["Attributes"]))
+        # The tags as read and as now stored: a save in between may have changed them.
+        tags = dict.fromkeys([*record.tags, *marked.tags])
+        if tags:
+            self._transact([self._delete(record.image_id, f"TAG#{t}") for t in tags])
         return marked
 
     def delete(self, record: ImageRecord) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,17 +23,39 @@ from .limits import bytes_text
 from .records import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, STATUSES, normalize_tags
 
 _NAMES = {str: "a string", int: "an integer", list: "a list", bool: "a boolean"}
+_LIMIT = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() takes "²" and "５" too
+
+
+def _valid_unicode(value: Any) -> bool:
+    """False when a string in `value` holds a lone surrogate (JSON's "\\udfff"),
+    which no UTF-8 store, key or header can take."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, list):
+        return all(_valid_unicode(v) for v in value)
+    if isinstance(value, dict):
+        return all(_valid_unicode(k) and _valid_unicode(v) for k, v in value.items())
+    return True
 
 
 def json_object(raw: bytes | None) -> dict[str, Any]:
+    """The body as a JSON object whose text is valid Unicode; Invalid otherwise."""
     if not raw:
         raise Invalid("request body must be a JSON object")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested thousands deep
         raise Invalid("request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise Invalid("request body must be a JSON object")
+    for name, value in body.items():
+        if not _valid_unicode(name) or not _valid_unicode(value):
+            shown = name if _valid_unicode(name) else "a field name"
+            raise Invalid(f"{shown} is not valid Unicode text (it holds a lone surrogate)")
     return body
 
 
@@ -41,32 +64,40 @@ def _known(given: Iterable[str], allowed: Iterable[str], what: str) -> None:
     names = list(allowed)
     unknown = sorted(set(given) - set(names))
     if unknown:
-        raise Invalid(f"unknown {what}(s): {', '.join(unknown)}; allowed: {', '.join(names)}")
+        raise Invalid(f"unknown {what}(s): {', '.join(unknown)}; allowed: {', '.join(names) or 'none'}")
 
 
-def _fields(body: Mapping[str, Any], spec: Mapping[str, type], required: tuple[str, ...] = ()) -> None:
+def _fields(body: dict[str, Any], spec: Mapping[str, type], required: tuple[str, ...] = ()) -> None:
+    """Only known fields, none null, the required ones present, each of its type
+    (an integral JSON number such as 5.0 becomes the int 5 in `body`)."""
     _known(body, spec, "field")
+    for name, value in body.items():
+        if value is None:  # one meaning for null everywhere: none; absent is absent
+            raise Invalid(f"{name} must not be null; leave it out instead")
     for name in required:
         if body.get(name) in (None, ""):
             raise Invalid(f"{name} is required")
-    for name, value in body.items():
+    for name, value in list(body.items()):
         kind = spec[name]
+        if kind is int and isinstance(value, float) and value.is_integer():
+            value = body[name] = int(value)  # JSON has one number type: 5.0 is the integer 5
         # bool is an int in Python; JSON true is not a size.
-        if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise Invalid(f"{name} must be {_NAMES[kind]}")
 
 
 def _text(body: Mapping[str, Any], name: str, limit: int) -> str:
-    value = (body.get(name) or "").strip()
+    """The field trimmed; its length, as sent, at most `limit` characters."""
+    value = body.get(name) or ""
     if len(value) > limit:
         raise Invalid(f"{name} is longer than {limit} characters")
-    return value
+    return value.strip()
 
 
 def user_id(value: Any) -> str | None:
     """The owner a request names, if any. Whether it is required, or allowed at
     all, depends on who is calling: see auth.Caller."""
-    if value in (None, ""):
+    if value is None:
         return None
     if not isinstance(value, str) or not keys.is_owner(value):
         raise Invalid("user_id must be 1-128 characters: letters, digits and . _ @ + = -")
@@ -136,13 +167,15 @@ def upload_from_json(raw: bytes | None, settings: Settings) -> Upload:
     return Upload(user_id=who, filename=filename, data=data, format=found, meta=meta)
 
 
-_RAW_PARAMS = ("filename", "title", "description", "tags", "user_id")
+RAW_PARAMS = ("filename", "title", "description", "tags", "user_id")
 
 
 def upload_from_raw(data: bytes, params: Mapping[str, str], tag_values: list[str], settings: Settings) -> Upload:
     """A raw image/* body; metadata in the query string (tags comma-separated or repeated)."""
-    _known(params, _RAW_PARAMS, "query parameter")
-    tags = [t for value in tag_values for t in value.split(",") if t.strip()]
+    params = query(params, RAW_PARAMS)
+    if any(value == "" for value in tag_values):
+        raise Invalid("query parameter tags is empty; give it a value or leave it out")
+    tags = [t for value in tag_values for t in value.split(",")]
     who = user_id(params.get("user_id"))
     meta = _metadata({"title": params.get("title"), "description": params.get("description"), "tags": tags})
     found = _image_bytes(data or b"", settings)
@@ -175,15 +208,15 @@ _PRESIGN_FIELDS = {
 def presigned_upload(raw: bytes | None, settings: Settings) -> PresignedUpload:
     body = json_object(raw)
     _fields(body, _PRESIGN_FIELDS, required=("filename", "content_type", "size_bytes"))
-    content_type = body["content_type"].strip().lower()
-    if content_type not in formats.BY_MIME:
+    content_type = body["content_type"]
+    if content_type not in formats.UPLOAD_CONTENT_TYPES:
         raise Invalid(f"content_type must be one of: {', '.join(formats.UPLOAD_CONTENT_TYPES)}")
     size = body["size_bytes"]
     if size <= 0:
         raise Invalid("size_bytes must be positive")
     if size > settings.max_upload_bytes:
         raise TooLarge(f"size_bytes is {bytes_text(size)}; the limit is {bytes_text(settings.max_upload_bytes)}")
-    method = (body.get("method") or "POST").upper()
+    method = body.get("method", "POST")
     if method not in ("POST", "PUT"):
         raise Invalid("method must be POST or PUT")
     return PresignedUpload(
@@ -218,38 +251,47 @@ class ListQuery:
     next_token: str | None
 
 
-_LIST_PARAMS = ("user_id", "tag", "status", "limit", "next_token")
+LIST_PARAMS = ("user_id", "tag", "status", "limit", "next_token")
+
+
+def query(params: Mapping[str, str], allowed: tuple[str, ...]) -> dict[str, str]:
+    """The query parameters, when each is one `allowed` and none is empty:
+    an empty value is refused like any malformed one, never read as absent."""
+    _known(params, allowed, "query parameter")
+    for name, value in params.items():
+        if value == "":
+            raise Invalid(f"query parameter {name} is empty; give it a value or leave it out")
+    return dict(params)
 
 
 def list_query(params: Mapping[str, str]) -> ListQuery:
-    _known(params, _LIST_PARAMS, "query parameter")
-    raw_limit = params.get("limit") or "20"
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+    params = query(params, LIST_PARAMS)
+    raw_limit = params.get("limit", "20")
+    if not _LIMIT.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= 100:
         raise Invalid("limit must be an integer from 1 to 100")
-    status = params.get("status") or None
+    status = params.get("status")
     if status is not None and status not in STATUSES:
         raise Invalid(f"status must be one of: {', '.join(STATUSES)}")
     tag = params.get("tag")
     return ListQuery(
         user_id=user_id(params.get("user_id")),
-        tag=normalize_tags([tag])[0] if tag else None,
+        tag=normalize_tags([tag])[0] if tag is not None else None,
         status=status,
         limit=int(raw_limit),
-        next_token=params.get("next_token") or None,
+        next_token=params.get("next_token"),
     )
 
 
-def variant_name(value: str | None, settings: Settings) -> str:
-    name = value or "original"
+def variant_name(params: Mapping[str, str], settings: Settings) -> str:
+    name = query(params, ("variant",)).get("variant", "original")
     allowed = ("original", *settings.preset_names)
     if name not in allowed:
         raise Invalid(f"variant must be one of: {', '.join(allowed)}")
     return name
 
 
-def flag(value: str | None, name: str) -> bool:
-    if value in (None, "", "false", "0"):
-        return False
-    if value in ("true", "1"):
-        return True
-    raise Invalid(f"{name} must be true or false")
+def download_flag(params: Mapping[str, str]) -> bool:
+    value = query(params, ("download",)).get("download", "false")
+    if value not in ("true", "false"):
+        raise Invalid("download must be true or false")
+    return value == "true"

@@ -120,7 +120,7 @@ class BackgroundStack:
 
     def __getattr__(self, name: str) -> Any:
         # app_url, api_url, aws_url, bucket, table, queue_url, dead_letter_queue_url, region, pid,
-        # auth_mode, token_secret (token mode)
+        # auth_mode, token_secret (auth_mode token)
         info = self.__dict__.get("info") or {}
         if name in info:
             return info[name]

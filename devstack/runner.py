@@ -5,7 +5,8 @@ Starts, in order:
   2. the stage's bucket, table and S3 events queue, by scripts/bootstrap.py,
      the code that creates them on AWS; then the saved data, if any;
   3. the S3 event bridge (devstack/bridge.py), which runs the app's S3 handlers;
-  4. `chalice local --no-autoreload` on --api-port.
+  4. the API on --api-port: `chalice local` (devstack/api.py), its gateway
+     errors shaped as on a deployed stage.
 Then it prints where everything is and examples to paste. Ctrl-C or SIGTERM
 stops it all in reverse order (saving the data first), leaving no process
 and no port behind. A child that dies stops the rest.
@@ -113,6 +114,7 @@ class LocalStack:
         self.data_dir = None if args.no_persist else Path(args.data_dir) / args.stage
         self.children: list[Child] = []
         self.moto = None
+        self.token_secret: str | None = None
         self.info: dict[str, object] = {}
 
     def start(self, stop: threading.Event) -> dict[str, object]:
@@ -124,15 +126,12 @@ class LocalStack:
         probe.close()
         api_url = f"http://{_url_host(args.host)}:{api_port}"
         aws_url = self._start_aws()
-        self._set_auth_mode()
         queue_url, dlq_url = self._create_resources(app_origins(args.host, api_port))
         self._start_children(queue_url, api_port)
         self._wait_ready(api_url, stop)
         self.info = {
-            **self.info,
             "stage": args.stage,
             "app_url": f"{api_url}/",
-            "auth_mode": os.environ.get("AUTH_MODE", "none"),
             "api_url": api_url,
             "aws_url": aws_url,
             "region": REGION,
@@ -141,7 +140,10 @@ class LocalStack:
             "queue_url": queue_url,
             "dead_letter_queue_url": dlq_url,
             "pid": os.getpid(),
+            "auth_mode": args.auth_mode,
         }
+        if self.token_secret:
+            self.info["token_secret"] = self.token_secret  # for tools that mint tokens (devstack/fuzz.py)
         return self.info
 
     def _start_aws(self) -> str:
@@ -154,16 +156,6 @@ class LocalStack:
         for name in _UNSAFE:
             os.environ.pop(name, None)
         return aws_url
-
-    def _set_auth_mode(self) -> None:
-        """--auth-mode token: the API checks bearer tokens signed with a secret made
-        now (or AUTH_TOKEN_SECRET), which the children inherit."""
-        if self.args.auth_mode == "none":
-            os.environ.pop("AUTH_MODE", None)
-            return
-        os.environ["AUTH_MODE"] = "token"
-        os.environ["AUTH_TOKEN_SECRET"] = os.environ.get("AUTH_TOKEN_SECRET") or secrets.token_urlsafe(32)
-        self.info["token_secret"] = os.environ["AUTH_TOKEN_SECRET"]
 
     def _create_resources(self, app_origins: list[str]) -> tuple[str, str]:
         """The stage's resources as on AWS, then the saved data; the events queue's
@@ -191,7 +183,7 @@ class LocalStack:
 
     def _start_children(self, queue_url: str, api_port: int) -> None:
         args = self.args
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.auth_environment()}
         python = sys.executable
         self.children.append(
             Child(
@@ -217,9 +209,9 @@ class LocalStack:
             Child(
                 "api",
                 [
-                    str(Path(python).with_name("chalice")),
-                    "local",
-                    "--no-autoreload",
+                    python,
+                    "-m",
+                    "devstack.api",  # chalice local, answering gateway errors as a deployed stage does
                     "--stage",
                     args.stage,
                     "--host",
@@ -232,6 +224,15 @@ class LocalStack:
                 out=self.out,
             )
         )
+
+    def auth_environment(self) -> dict[str, str]:
+        """AUTH_MODE=token (--auth-mode token): bearer tokens signed with
+        AUTH_TOKEN_SECRET, taken from the environment or made up for this run."""
+        if self.args.auth_mode != "token":
+            return {}
+        if not self.token_secret:
+            self.token_secret = os.environ.get("AUTH_TOKEN_SECRET") or secrets.token_urlsafe(32)
+        return {"AUTH_MODE": "token", "AUTH_TOKEN_SECRET": self.token_secret}
 
     def _wait_ready(self, api_url: str, stop: threading.Event) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -290,7 +291,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quiet", action="store_true", help="print no banner")
     parser.add_argument("--verbose", action="store_true", help="log every request moto serves")
     parser.add_argument(
-        "--auth-mode", choices=("none", "token"), default="none", help="token: the API wants bearer tokens"
+        "--auth-mode", choices=("none", "token"), default="none", help="token: bearer tokens, as a deployed stage"
     )
     return parser.parse_args(argv)
 

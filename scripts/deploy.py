@@ -103,6 +103,7 @@ def stage_variables(outputs: dict[str, str], auth_mode: str, origins: str) -> di
         "IMAGES_TABLE": outputs["TableName"],
         "AUTH_MODE": auth_mode,
         "CORS_ALLOW_ORIGINS": origins,
+        "SIGNING_SECRET_ARN": outputs["SigningSecretArn"],  # every mode: signs next_token
     }
     for _mode, name in AUTH_VARIABLES.items():
         variables[name] = None
@@ -319,11 +320,13 @@ def destroy(stage: str, session=None) -> None:
         if "BucketName" in outputs:
             bucket = outputs["BucketName"]
             print(f"emptying s3://{bucket}: {_empty_bucket(session.client('s3'), bucket)} objects")
-        if "TokenSecretArn" in outputs:
-            # Otherwise the name stays reserved for 30 days and a redeploy fails.
-            session.client("secretsmanager").delete_secret(
-                SecretId=outputs["TokenSecretArn"], ForceDeleteWithoutRecovery=True
-            )
+        # Now, not in 30 days: otherwise the names stay reserved and a redeploy fails.
+        for secret in (f"imgstore-{stage}-signing", f"imgstore-{stage}-auth-token"):  # infra/resources.yaml
+            try:
+                session.client("secretsmanager").delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                    raise
         print(f"deleting stack {name} ...")
         cloudformation.delete_stack(StackName=name)
         cloudformation.get_waiter("stack_delete_complete").wait(StackName=name)

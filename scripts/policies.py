@@ -25,16 +25,26 @@ from scripts.bootstrap import stage_environment  # noqa: E402
 
 # function -> [(actions, resource kinds)]; every action applies to every kind.
 # Kinds: table, indexes, uploads, processed, quarantine, list-processed
-# (ListBucket on processed/ only), secret. No function may read quarantine/:
-# nothing in it is ever served.
+# (ListBucket on processed/ only), secret (the token secret), signing-secret.
+# No function may read quarantine/: nothing in it is ever served.
 FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
     "api_handler": [
-        (["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], ["table"]),
+        (
+            [
+                "dynamodb:GetItem",
+                "dynamodb:BatchGetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+            ],
+            ["table"],
+        ),
         (["dynamodb:Query"], ["indexes"]),
         (["s3:PutObject"], ["uploads"]),  # API uploads, and what presigned POST/PUT URLs allow
         (["s3:GetObject", "s3:DeleteObject"], ["uploads", "processed"]),  # presigned GETs; delete
         (["s3:ListBucket"], ["list-processed"]),  # variants of older versions, on delete
         (["s3:DeleteObject"], ["quarantine"]),  # a rejected image's original, on delete
+        (["secretsmanager:GetSecretValue"], ["signing-secret"]),  # signs next_token
     ],
     "on_upload": [
         (["dynamodb:GetItem", "dynamodb:PutItem"], ["table"]),
@@ -44,7 +54,7 @@ FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
         (["s3:ListBucket"], ["list-processed"]),  # variants no preset names any more
     ],
     "on_delete": [
-        (["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], ["table"]),
+        (["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], ["table"]),  # purge marks, then deletes
         (["s3:GetObject"], ["uploads"]),  # HeadObject: was it uploaded again?
         (["s3:ListBucket"], ["list-processed"]),
         (["s3:DeleteObject"], ["processed", "quarantine"]),
@@ -84,6 +94,9 @@ def _resources(kind: str, stage: str, env: dict[str, str]) -> list[str]:
         "list-processed": [f"arn:aws:s3:::{bucket}"],
         "secret": [
             env.get("AUTH_TOKEN_SECRET_ARN") or f"arn:aws:secretsmanager:*:*:secret:imgstore-{stage}-auth-token-*"
+        ],
+        "signing-secret": [
+            env.get("SIGNING_SECRET_ARN") or f"arn:aws:secretsmanager:*:*:secret:imgstore-{stage}-signing-*"
         ],
     }[kind]
 

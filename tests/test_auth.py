@@ -73,7 +73,7 @@ def test_an_authenticated_caller_owns_what_it_uploads_and_sees_only_that():
     alice = Caller("alice")
     assert alice.owner_for_upload(None) == "alice"
     assert alice.owner_for_upload("alice") == "alice"
-    with pytest.raises(Invalid, match="from your credentials"):
+    with pytest.raises(Forbidden, match="from your credentials"):
         alice.owner_for_upload("bob")
     assert alice.owner_to_list(None) == "alice"
     with pytest.raises(Forbidden):
@@ -174,8 +174,8 @@ def test_every_data_route_needs_the_authorizer_and_preflights_do_not(monkeypatch
     app = load_app(monkeypatch, "token")
     for path, methods in app.routes.items():
         for method, entry in methods.items():
-            # The web app's page, files and config are public; the data is not.
-            open_route = method == "OPTIONS" or path in ("/health", "/", "/app/{name}", "/client-config")
+            # Public: liveness, the contract, and the web app's page, files and config; the data is not.
+            open_route = method == "OPTIONS" or path in ("/health", "/openapi.json", "/", "/app/{name}", "/client-config")
             assert (entry.authorizer is None) == open_route, (method, path)
             if not open_route:
                 assert entry.authorizer.name == "token_authorizer"
@@ -273,12 +273,12 @@ def test_token_mode_lists_only_the_callers_images_and_admins_see_all(token_api, 
 
 def test_token_mode_owner_is_never_a_request_field(token_api, jpeg):
     refused = token_api.http.post("/images", **with_headers(json_upload(jpeg, user_id="bob"), bearer("alice")))
-    assert refused.status_code == 400 and "credentials" in refused.json_body["error"]
+    assert refused.status_code == 403 and "credentials" in refused.json_body["error"]
     same = upload(token_api, jpeg, bearer("alice"), user_id="alice")
     assert same["owner"] == "alice"
     raw = token_api.http.post("/images?user_id=bob", headers={**bearer("alice"), "Content-Type": "image/jpeg"},
                               body=jpeg)
-    assert raw.status_code == 400
+    assert raw.status_code == 403
 
 
 def test_token_mode_presigned_uploads_are_bound_to_the_owners_prefix(token_api):
@@ -298,7 +298,7 @@ def test_token_mode_presigned_uploads_are_bound_to_the_owners_prefix(token_api):
 
     foreign = token_api.http.post("/uploads", headers=alice, body=json.dumps(
         {"filename": "x.jpg", "content_type": "image/jpeg", "size_bytes": 10, "user_id": "bob"}))
-    assert foreign.status_code == 400
+    assert foreign.status_code == 403
 
 
 # -- cognito mode ---------------------------------------------------------------------
@@ -327,7 +327,7 @@ def test_cognito_mode_owner_is_the_sub_claim_and_admin_a_group(cognito_api, jpeg
 def test_cognito_mode_refuses_a_user_id_that_is_not_the_sub(cognito_api, jpeg):
     response = cognito_api.http.post("/images", **with_headers(json_upload(jpeg, user_id="alice"),
                                                                cognito_token(str(uuid.uuid4()))))
-    assert response.status_code == 400
+    assert response.status_code == 403
 
 
 # -- none mode --------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""AUTH_MODE=token under a real `chalice local` over HTTP: the built-in
+"""AUTH_MODE=token under the local stack's API (devstack/api.py: `chalice
+local` with a deployed stage's gateway answers) over HTTP: the built-in
 authorizer runs there too, which makes token mode the one the local stack
 can demonstrate."""
 from __future__ import annotations
@@ -34,7 +35,7 @@ def local_api(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH_", "AWS_ENDPOINT"))}
     env.update(AUTH_MODE="token", AUTH_TOKEN_SECRET=SECRET, AWS_DEFAULT_REGION="us-east-1",
                AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-    server = subprocess.Popen([str(Path(sys.executable).parent / "chalice"), "local", "--no-autoreload",
+    server = subprocess.Popen([sys.executable, "-m", "devstack.api",
                                "--host", "127.0.0.1", "--port", str(port), "--stage", "dev"],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -67,9 +68,59 @@ def call(url: str, method: str = "GET", headers: dict | None = None) -> tuple[in
         return error.code, dict(error.headers), json.loads(body) if body else {}
 
 
-def test_no_token_is_401_json(local_api):
-    status, _, body = call(f"{local_api}/images")
-    assert status == 401 and body == {"message": "Unauthorized"}
+def raw_call(url: str, request: bytes) -> tuple[int, bytes]:
+    """Bytes as sent, not as a client library would clean them; the status and the whole answer."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while b"\r\n\r\n" not in answer or len(answer) < answer.index(b"\r\n\r\n") + 4 + _length(answer):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer, "the connection closed with no answer"
+    return int(answer.split(b" ", 2)[1]), answer
+
+
+def _length(answer: bytes) -> int:
+    for line in answer.split(b"\r\n\r\n")[0].split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return int(line.split(b":")[1])
+    return 0
+
+
+# As a deployed stage answers after scripts/deploy.py gateway: {"error": ...}, CORS headers, nothing echoed.
+
+def test_no_token_is_401_json_with_cors_headers(local_api):
+    status, headers, body = call(f"{local_api}/images", headers={"Origin": "https://x.example"})
+    assert status == 401 and body == {"error": "Unauthorized"}
+    assert headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_an_unknown_path_is_403_json_and_echoes_nothing(local_api):
+    secret = "Bearer do-not-echo-this-" + "s" * 20
+    status, answer = raw_call(local_api, (
+        f"GET /nothing/here HTTP/1.1\r\nHost: x\r\nAuthorization: {secret}\r\nOrigin: https://x.example\r\n"
+        "Connection: close\r\n\r\n").encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert status == 403 and json.loads(body) == {"error": "Missing Authentication Token"}
+    assert b"do-not-echo-this" not in answer
+    assert b"access-control-allow-origin: *" in head.lower()
+
+
+@pytest.mark.parametrize("path, expected", [("/images", 401), (f"/images/{'a' * 32}", 401), ("/nothing", 403)])
+def test_a_non_ascii_authorization_byte_gets_an_answer(local_api, path, expected):
+    status, answer = raw_call(local_api, (
+        f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n".encode()
+        + b"Authorization: Bearer caf\xc3\xa9\xff\r\n\r\n"))
+    assert status == expected, answer
+    assert "error" in json.loads(answer.partition(b"\r\n\r\n")[2])
+
+
+def test_a_method_no_route_serves_is_a_json_405_with_allow(local_api):
+    status, headers, body = call(f"{local_api}/health", "TRACE")
+    assert status == 405 and headers["Allow"] == "GET, OPTIONS" and "error" in body
 
 
 def test_forged_and_expired_tokens_are_401_with_the_reason(local_api):
@@ -93,3 +144,20 @@ def test_preflights_need_no_token(local_api):
     status, headers, _ = call(f"{local_api}/images/{'a' * 32}", "OPTIONS",
                               {"Origin": "https://x.example", "Access-Control-Request-Method": "DELETE"})
     assert status == 204 and "DELETE" in headers["Access-Control-Allow-Methods"]
+
+
+@pytest.mark.parametrize("origins, origin, expected", [
+    ("https://a.example", "https://evil.example", "https://a.example"),  # one origin: always that one
+    ("https://a.example,https://b.example", "https://b.example", "https://b.example"),  # several: echoed
+    ("*", "https://x.example", "*"),
+])
+def test_local_gateway_errors_carry_the_deployed_gateways_cors_headers(monkeypatch, origins, origin, expected):
+    from devstack.api import gateway_error
+
+    monkeypatch.setenv("IMAGES_BUCKET", "b")
+    monkeypatch.setenv("IMAGES_TABLE", "t")
+    monkeypatch.setenv("CORS_ALLOW_ORIGINS", origins)
+    answer = gateway_error(401, "Unauthorized", {"Origin": origin, "Authorization": "Bearer secret-token"})
+    assert answer["statusCode"] == 401 and json.loads(answer["body"]) == {"error": "Unauthorized"}
+    assert answer["headers"]["Access-Control-Allow-Origin"] == expected
+    assert answer["headers"]["Vary"] == "Origin" and "secret-token" not in json.dumps(answer)

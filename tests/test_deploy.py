@@ -36,20 +36,41 @@ def stage_env(project: Path, stage: str) -> dict:
 
 def test_stack_outputs_become_the_stages_variables(project):
     config = project / ".chalice" / "config.json"
-    outputs = {"BucketName": "b-123", "TableName": "t", "UserPoolArn": "arn:pool", "TokenSecretArn": "arn:secret"}
+    outputs = {"BucketName": "b-123", "TableName": "t", "UserPoolArn": "arn:pool", "TokenSecretArn": "arn:secret",
+               "SigningSecretArn": "arn:signing"}
     deploy.write_stage_variables("prod", deploy.stage_variables(outputs, "cognito", "https://a.example"), config)
     env = stage_env(project, "prod")
     assert env["IMAGES_BUCKET"] == "b-123" and env["IMAGES_TABLE"] == "t"
     assert env["AUTH_MODE"] == "cognito" and env["USER_POOL_ARN"] == "arn:pool"
     assert "AUTH_TOKEN_SECRET_ARN" not in env  # the other mode's variable is dropped
+    assert env["SIGNING_SECRET_ARN"] == "arn:signing"
     assert env["POWERTOOLS_SERVICE_NAME"] == "imgstore-prod"  # others are kept
     assert stage_env(project, "dev") == stage_env(ROOT, "dev")
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")  # moto: "AWS::S3::BucketPolicy not supported"
-def test_resources_then_destroy_round_trip_in_moto(aws, project):
+def with_the_signing_secret(deploy_stack):
+    """moto's CloudFormation skips AWS::SecretsManager::Secret: make the one the
+    template declares (tests/test_infra.py checks it), as CloudFormation would."""
+    import secrets
+
     import boto3
 
+    def deploy_with_secret(cloudformation, stage, parameters):
+        outputs = deploy_stack(cloudformation, stage, parameters)
+        sm = boto3.client("secretsmanager")
+        name = f"imgstore-{stage}-signing"
+        found = [s["ARN"] for s in sm.list_secrets()["SecretList"] if s["Name"] == name]
+        arn = found[0] if found else sm.create_secret(Name=name, SecretString=secrets.token_urlsafe(48))["ARN"]
+        return {**outputs, "SigningSecretArn": arn}
+
+    return deploy_with_secret
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # moto: "AWS::S3::BucketPolicy not supported"
+def test_resources_then_destroy_round_trip_in_moto(aws, project, monkeypatch):
+    import boto3
+
+    monkeypatch.setattr(deploy, "deploy_stack", with_the_signing_secret(deploy.deploy_stack))
     config = project / ".chalice" / "config.json"
     variables = deploy.resources("prod", "none", "https://a.example, https://b.example", path=config)
     env = stage_env(project, "prod")
@@ -57,6 +78,17 @@ def test_resources_then_destroy_round_trip_in_moto(aws, project):
     assert env["IMAGES_TABLE"] == "imgstore-prod-images" and env["AUTH_MODE"] == "none"
     assert env["CORS_ALLOW_ORIGINS"] == "https://a.example,https://b.example"
     assert "AUTH_TOKEN_SECRET_ARN" not in env
+    # The signing secret: provisioned random in Secrets Manager, named in the stage, readable by the API.
+    sm = boto3.client("secretsmanager")
+    arn = env["SIGNING_SECRET_ARN"]
+    signing = sm.get_secret_value(SecretId=arn)["SecretString"]
+    assert len(signing) >= 32 and signing != f"imgstore-local:{env['IMAGES_TABLE']}"
+    assert sm.describe_secret(SecretId=arn)["Name"] == "imgstore-prod-signing"
+    from scripts import policies
+    from tests import iam
+
+    api_policy = policies.policy("prod", "api_handler", env)
+    assert iam.used_grants(api_policy, iam.Need("secretsmanager:GetSecretValue", arn))
 
     s3, ddb = boto3.client("s3"), boto3.client("dynamodb")
     table = ddb.describe_table(TableName="imgstore-prod-images")["Table"]
@@ -67,6 +99,7 @@ def test_resources_then_destroy_round_trip_in_moto(aws, project):
 
     boto3.client("logs").create_log_group(logGroupName="/aws/lambda/imgstore-prod-on_upload")
     deploy.destroy("prod")
+    assert [s for s in sm.list_secrets()["SecretList"] if s["Name"] == "imgstore-prod-signing"] == []
     names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert env["IMAGES_BUCKET"] not in names
     assert "imgstore-prod-images" not in ddb.list_tables()["TableNames"]
@@ -75,11 +108,13 @@ def test_resources_then_destroy_round_trip_in_moto(aws, project):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # moto: "AWS::S3::BucketPolicy not supported"
-def test_the_quarantine_days_and_the_failed_events_queue_reach_aws(aws, project):
+def test_the_quarantine_days_and_the_failed_events_queue_reach_aws(aws, project, monkeypatch):
     """The stage's QUARANTINE_DAYS becomes the lifecycle rule's parameter, and after
     chalice deploy both S3 handlers send what still fails after two retries to the
     stack's queue, which their policies let them write to."""
     import boto3
+
+    monkeypatch.setattr(deploy, "deploy_stack", with_the_signing_secret(deploy.deploy_stack))
 
     config = project / ".chalice" / "config.json"
     data = json.loads(config.read_text())

@@ -130,10 +130,20 @@ def test_auth_resources_follow_the_mode(template):
     assert secret["Name"] == {"Fn::Sub": "imgstore-${Stage}-auth-token"}  # what the policies name
 
 
+def test_every_stage_gets_a_random_signing_secret_whatever_its_auth_mode(template):
+    signing = template["Resources"]["SigningSecret"]
+    assert "Condition" not in signing and signing["Type"] == "AWS::SecretsManager::Secret"
+    assert signing["Properties"]["Name"] == {"Fn::Sub": "imgstore-${Stage}-signing"}  # what the policies name
+    assert signing["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32  # random, not derivable
+    assert template["Outputs"]["SigningSecretArn"] == {"Value": {"Ref": "SigningSecret"}}
+
+
 def test_the_outputs_are_the_ones_the_deploy_script_reads(template):
     outputs = set(template["Outputs"])
-    assert {"BucketName", "TableName", "TokenSecretArn", "UserPoolArn"} <= outputs
+    assert {"BucketName", "TableName", "TokenSecretArn", "UserPoolArn", "SigningSecretArn"} <= outputs
     fake = {name: f"value-of-{name}" for name in outputs}
+    for mode in ("none", "token", "cognito"):
+        assert deploy.stage_variables(fake, mode, "*")["SIGNING_SECRET_ARN"] == "value-of-SigningSecretArn"
     assert deploy.stage_variables(fake, "token", "*")["AUTH_TOKEN_SECRET_ARN"] == "value-of-TokenSecretArn"
     assert deploy.stage_variables(fake, "cognito", "*")["USER_POOL_ARN"] == "value-of-UserPoolArn"
     assert template["Resources"]["ImagesTable"]["Properties"]["TableName"] == {"Fn::Sub": "imgstore-${Stage}-images"}

@@ -58,3 +58,10 @@ def test_parse_upload_key():
 def test_variants_live_outside_the_subscribed_prefix():
     assert not keys.variant_key("a" * 32, "thumb", "jpg").startswith(keys.UPLOADS)
     assert keys.variant_key("a" * 32, "thumb", "jpg").startswith(keys.variant_prefix("a" * 32))
+
+
+def test_owners_and_ids_never_end_in_a_newline():
+    from chalicelib import keys
+
+    assert keys.is_owner("alice") and not keys.is_owner("alice\n") and not keys.is_owner("al ice")
+    assert keys.is_image_id("a" * 32) and not keys.is_image_id("a" * 32 + "\n")

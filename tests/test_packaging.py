@@ -279,8 +279,22 @@ def test_data_routes_use_the_token_authorizer_and_preflights_do_not(terraform):
     for path, methods in swagger["paths"].items():
         for method, operation in methods.items():
             secured = "security" in operation
-            public = path in ("/health", "/", "/app/{name}", "/client-config")  # the web app's page needs no token
+            public = path in ("/health", "/openapi.json", "/", "/app/{name}", "/client-config")  # no token needed
             assert secured == (method != "options" and not public), (method, path)
+
+
+def test_the_contract_ships_and_the_stage_names_its_signing_secret(package, unpacked, terraform):
+    assert json.loads((unpacked / "task" / "chalicelib" / "openapi.json").read_text())["openapi"].startswith("3.1")
+    for name, function in terraform["resource"]["aws_lambda_function"].items():
+        env = function["environment"]["variables"]
+        assert env["SIGNING_SECRET_ARN"].startswith("arn:aws:secretsmanager:"), name
+    api = json.loads(policies.policy_path("prod", "api_handler").read_text())
+    signing = [s for s in api["Statement"] if "secretsmanager:GetSecretValue" in s["Action"]]
+    assert [s["Resource"] for s in signing] == [[terraform_env(terraform)["SIGNING_SECRET_ARN"]]]
+
+
+def terraform_env(terraform) -> dict:
+    return terraform["resource"]["aws_lambda_function"]["api_handler"]["environment"]["variables"]
 
 
 def test_package_size_is_reported(package, record_property):

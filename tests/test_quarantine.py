@@ -255,7 +255,7 @@ def test_an_operator_restores_a_quarantined_original_and_it_is_judged_again(clie
     monkeypatch.setenv("MAX_PIXELS", "1000")
     key = "uploads/alice/big.png"
     image_id = rejected(client, s3, key, big)
-    assert "megapixels" in record(image_id).status_reason
+    assert "pixels; the limit is 1000 pixels" in record(image_id).status_reason
     monkeypatch.setenv("MAX_PIXELS", "50000000")
 
     processor = ImageProcessor.from_environment

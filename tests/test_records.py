@@ -21,6 +21,8 @@ def test_tags_are_lowercased_trimmed_and_deduplicated_in_order():
     (["x" * 65], "longer than 64"),
     (["a#b"], "#"),
     (["new\nline"], "control"),
+    (["a,b"], "','"),
+    (["zero\u200bwidth"], "format characters"),
     ([f"t{i}" for i in range(21)], "at most 20"),
 ])
 def test_bad_tags_are_refused_with_a_reason(tags, message):
@@ -28,8 +30,10 @@ def test_bad_tags_are_refused_with_a_reason(tags, message):
         normalize_tags(tags)
 
 
-def test_twenty_distinct_tags_and_sixty_four_characters_are_fine():
-    assert len(normalize_tags([f"t{i}" for i in range(20)] + ["t0"])) == 20
+def test_twenty_tags_as_sent_and_sixty_four_characters_are_fine():
+    assert len(normalize_tags([f"t{i}" for i in range(19)] + ["T0"])) == 19
+    with pytest.raises(Invalid, match="at most 20 tags are allowed, got 21"):
+        normalize_tags(["same"] * 21)  # counted as sent, before duplicates merge
     assert normalize_tags(["x" * 64]) == ["x" * 64]
 
 

@@ -29,8 +29,8 @@ class Caller:
             if requested is None:
                 raise Invalid("user_id is required")
             return requested
-        if requested not in (None, self.owner):
-            raise Invalid(f"user_id is taken from your credentials ({self.owner}); leave it out")
+        if requested not in (None, self.owner):  # 403, as listing another user's images is
+            raise Forbidden(f"you can upload only as yourself: user_id is taken from your credentials ({self.owner})")
         return self.owner
 
     def owner_to_list(self, requested: str | None) -> str | None:

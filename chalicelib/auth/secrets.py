@@ -1,31 +1,26 @@
 """Where the token secret comes from: the environment (local stages) or
-Secrets Manager (deployed stages)."""
+Secrets Manager (deployed stages), cached for at most SECRETS_MAX_AGE seconds."""
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Mapping
 
-from .. import aws
-
-
-@functools.lru_cache(maxsize=4)
-def _secret_from(arn: str) -> str:
-    return aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+from .. import config, secret_store
 
 
 def token_secret(env: Mapping[str, str] | None = None) -> str:
     """AUTH_TOKEN_SECRET itself (local stages), or the Secrets Manager secret
-    named by AUTH_TOKEN_SECRET_ARN (deployed stages), fetched once per container."""
+    named by AUTH_TOKEN_SECRET_ARN (deployed stages): after a rotation, the new
+    one within SECRETS_MAX_AGE seconds, and the old one no longer."""
     env = os.environ if env is None else env
     if env.get("AUTH_TOKEN_SECRET"):
         return env["AUTH_TOKEN_SECRET"]
     if env.get("AUTH_TOKEN_SECRET_ARN"):
-        return _secret_from(env["AUTH_TOKEN_SECRET_ARN"])
+        return secret_store.get(env["AUTH_TOKEN_SECRET_ARN"], config.secrets_max_age(env))
     raise RuntimeError("AUTH_MODE=token needs AUTH_TOKEN_SECRET or AUTH_TOKEN_SECRET_ARN")
 
 
 def reset() -> None:
-    """Forget the cached token secret (tests, or after rotating it)."""
-    _secret_from.cache_clear()
+    """Forget the cached secrets (tests, or at once after rotating one)."""
+    secret_store.reset()

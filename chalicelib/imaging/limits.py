@@ -17,7 +17,8 @@ from .outcome import Rejected
 
 
 def _mp(n: int) -> str:
-    return f"{n / 1e6:g} megapixels"
+    """Exact, as every limit message is: a rounded figure can make the size and the limit read the same."""
+    return f"{n} pixels ({n // 10**6} megapixels)" if n and n % 10**6 == 0 else f"{n} pixels"
 
 
 def check_bytes(size: int, settings: Settings) -> None:

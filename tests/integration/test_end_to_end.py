@@ -33,8 +33,8 @@ def upload_base64(api, owner, data, **meta):
 
 
 def upload_raw(api, owner, data, tags="", content_type="image/jpeg"):
-    reply = api("POST", "/images", data=data, headers={"Content-Type": content_type},
-                params={"user_id": owner, "filename": "raw.jpg", "tags": tags})
+    params = {"user_id": owner, "filename": "raw.jpg", **({"tags": tags} if tags else {})}  # never empty: a 400
+    reply = api("POST", "/images", data=data, headers={"Content-Type": content_type}, params=params)
     assert reply.status_code == 201, reply.text
     return reply.json()["image_id"]
 
@@ -212,7 +212,7 @@ def test_oversize_presigned_post_is_rejected_and_its_object_quarantined(stack, a
 
     record = api.wait_for([answer["image_id"]])[answer["image_id"]]
     assert record["status"] == "rejected"
-    assert re.search(r"\b25(\.0)? ?MB\b", record["status_reason"]), record["status_reason"]  # names the limit
+    assert record["status_reason"] == f"file is {len(oversize):,} bytes; the limit is 25 MB ({limit:,} bytes)"
     wait_moved(s3, stack.bucket, record["original_key"])
     assert objects_under(s3, stack.bucket, f"quarantine/{record['original_key']}") == [
         f"quarantine/{record['original_key']}"]

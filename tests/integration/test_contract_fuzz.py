@@ -1,0 +1,50 @@
+"""Schemathesis against the running local stack: the API keeps its contract
+(chalicelib/openapi.json) under fuzzing. Seeded and bounded, for `make test`;
+`make fuzz` runs longer, unseeded, in both AUTH_MODEs (devstack/fuzz.py)."""
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from urllib.parse import urlparse
+
+import pytest
+
+from devstack import fuzz
+from devstack.background import BackgroundStack
+
+SEED = 20261129
+MAX_EXAMPLES = 15
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory):
+    """A stack of its own: the fuzz fills a table that other tests would then share."""
+    with BackgroundStack(tmp_path_factory.mktemp("fuzz") / "stack.log") as stack:
+        yield stack
+
+
+def test_the_api_keeps_its_contract_under_fuzzing(own_stack, tmp_path):
+    har = tmp_path / "fuzz.har"
+    done = fuzz.run(own_stack, max_examples=MAX_EXAMPLES, seed=SEED, har=har, capture=True)
+    report = done.stdout + done.stderr
+    assert done.returncode == 0, report[-30000:]
+    assert re.search(r"Tested: 10\b", report) and "No issues found" in report, report[-5000:]  # every operation
+
+    calls = [(e["request"]["method"], urlparse(e["request"]["url"]).path, e["response"]["status"])
+             for e in json.loads(har.read_text())["log"]["entries"]]
+    statuses = defaultdict(set)
+    for method, path, status in calls:
+        statuses[(method, re.sub(r"^/images/[^/]+", "/images/{id}", path))].add(status)
+    # Valid data was accepted and invalid data refused, on every route that takes data.
+    for route in [("POST", "/images"), ("POST", "/uploads"), ("GET", "/images"), ("PATCH", "/images/{id}")]:
+        assert {s for s in statuses[route] if s < 300} and 400 in statuses[route], (route, statuses[route])
+    # The links ran: an image uploaded, then fetched, changed and deleted by its id.
+    followed = defaultdict(set)
+    for method, path, status in calls:
+        match = re.fullmatch(r"/images/([0-9a-f]{32})", path)
+        if match and status < 300:
+            followed[match.group(1)].add(method)
+    assert any({"GET", "PATCH", "DELETE"} <= methods for methods in followed.values()), dict(followed)

@@ -1,0 +1,141 @@
+"""The contract, chalicelib/openapi.json: valid OpenAPI 3.1, the same routes
+and methods as the app, the same rules as the code, and served at GET /openapi.json."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+
+from chalicelib import config, formats, keys, openapi, records
+from tests.apps import client, load_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = config.load({"IMAGES_BUCKET": "b", "IMAGES_TABLE": "t"})
+
+
+def route_methods(app) -> set[tuple[str, str]]:
+    return {(path, method.lower()) for path, methods in app.routes.items() for method in methods if method != "OPTIONS"}
+
+
+def documented(doc) -> set[tuple[str, str]]:
+    return {(path, method) for path, method, _ in openapi.operations(doc)}
+
+
+def test_the_document_and_the_app_have_the_same_routes_and_methods():
+    from app import app
+
+    assert documented(openapi.raw()) == route_methods(app)
+
+
+@pytest.mark.parametrize("mode", ["none", "token", "cognito"])
+def test_the_document_is_valid_openapi_as_written_and_as_served(mode):
+    validate(openapi.raw())
+    validate(openapi.document(config.load({"IMAGES_BUCKET": "b", "IMAGES_TABLE": "t", "AUTH_MODE": mode})))
+
+
+def test_every_operation_has_an_id_a_success_and_the_error_shape():
+    doc = openapi.raw()
+    ids = [op["operationId"] for _, _, op in openapi.operations(doc)]
+    assert len(ids) == len(set(ids))
+    for path, method, operation in openapi.operations(doc):
+        codes = set(operation["responses"])
+        assert any(c < "400" for c in codes), (path, method)
+        assert {"400", "500"} <= codes, (path, method)  # unknown query parameters; bugs
+        for code in codes - {c for c in codes if c < "400"}:
+            name = operation["responses"][code]["$ref"].rsplit("/", 1)[-1]
+            schema = doc["components"]["responses"][name]["content"]["application/json"]["schema"]["$ref"]
+            assert schema.endswith("/Error" if code != "500" else "/InternalError"), (path, method, code)
+
+
+def test_the_document_states_the_rules_the_code_applies():
+    doc = openapi.raw()
+    schemas = doc["components"]["schemas"]
+    upload, presign, patch = schemas["UploadJson"], schemas["UploadRequest"], schemas["ImageUpdate"]
+    for body in (upload, presign, patch):
+        assert body["additionalProperties"] is False
+        assert body["properties"]["title"]["maxLength"] == records.MAX_TITLE_LENGTH
+        assert body["properties"]["description"]["maxLength"] == records.MAX_DESCRIPTION_LENGTH
+        assert body["properties"]["tags"]["maxItems"] == records.MAX_TAGS
+        assert body["properties"]["tags"]["items"]["pattern"] == records.TAG_PATTERN
+    assert upload["properties"]["user_id"]["pattern"] == presign["properties"]["user_id"]["pattern"] == keys.OWNER_PATTERN
+    assert presign["properties"]["content_type"]["enum"] == list(formats.UPLOAD_CONTENT_TYPES)
+    assert presign["properties"]["size_bytes"]["maximum"] == SETTINGS.max_upload_bytes
+    assert set(doc["paths"]["/images"]["post"]["requestBody"]["content"]) == {"application/json", *formats.UPLOAD_CONTENT_TYPES}
+    assert schemas["Image"]["properties"]["status"]["enum"] == list(records.STATUSES)
+    listing = {p["name"]: p["schema"] for p in doc["paths"]["/images"]["get"]["parameters"]}
+    from chalicelib.validation import LIST_PARAMS, RAW_PARAMS
+
+    assert tuple(listing) == LIST_PARAMS and listing["tag"]["pattern"] == records.TAG_PATTERN
+    raw = [p["name"] for p in doc["paths"]["/images"]["post"]["parameters"]]
+    assert tuple(raw) == RAW_PARAMS
+    image_id = doc["paths"]["/images/{image_id}"]["parameters"][0]["schema"]["pattern"]
+    assert image_id == keys.IMAGE_ID_PATTERN
+    variants = next(p for p in doc["paths"]["/images/{image_id}/file"]["get"]["parameters"] if p["name"] == "variant")
+    assert variants["schema"]["enum"] == ["original", *SETTINGS.preset_names]
+
+
+def test_the_tag_pattern_excludes_exactly_unicodes_format_characters():
+    import unicodedata
+
+    excluded = re.compile(f"[{keys.FORMAT_CHARACTERS}]")
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        assert bool(excluded.match(char)) == (unicodedata.category(char) == "Cf"), hex(code)
+
+
+@pytest.mark.parametrize("tag", ["a", "#a", "  a b  ", "x" * 64, "é", "#  x", "🙂"])
+def test_tags_the_pattern_admits_are_accepted(tag):
+    assert re.search(records.TAG_PATTERN, tag) and records.normalize_tags([tag])
+
+
+def test_the_document_is_read_only_when_asked_for():
+    probe = (
+        "import sys\n"
+        "opened = []\n"
+        "sys.addaudithook(lambda event, args: event == 'open' and str(args[0]).endswith('openapi.json') and opened.append(1))\n"
+        "import app\n"
+        "assert not opened, 'openapi.json was read at import'\n"
+        "from chalicelib import config, openapi\n"
+        "openapi.document(config.load({'IMAGES_BUCKET': 'b', 'IMAGES_TABLE': 't'}))\n"
+        "assert opened\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True, env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": ""})
+
+
+def test_get_openapi_json_serves_the_deployments_contract(aws, monkeypatch, tmp_path):
+    app = load_app(monkeypatch, "none")
+    with client(app, tmp_path) as c:
+        reply = c.http.get("/openapi.json")
+        assert reply.status_code == 200
+        assert reply.json_body == openapi.document(config.load({"IMAGES_BUCKET": "b", "IMAGES_TABLE": "t"}))
+        assert c.http.get("/openapi.json?x=1").status_code == 400
+
+
+def test_no_auth_the_document_requires_user_id_and_has_no_401(monkeypatch):
+    doc = openapi.document(config.load({"IMAGES_BUCKET": "b", "IMAGES_TABLE": "t"}))
+    assert "user_id" in doc["components"]["schemas"]["UploadJson"]["required"]
+    assert "user_id" in doc["components"]["schemas"]["UploadRequest"]["required"]
+    raw_user = next(p for p in doc["paths"]["/images"]["post"]["parameters"] if p["name"] == "user_id")
+    assert raw_user["required"] is True
+    for _, _, operation in openapi.operations(doc):
+        assert operation["security"] == [{}] and not {"401", "403"} & set(operation["responses"])
+
+
+def test_token_mode_the_document_requires_a_bearer_token(aws, monkeypatch, tmp_path):
+    app = load_app(monkeypatch, "token")
+    with client(app, tmp_path, AUTH_MODE="token", AUTH_TOKEN_SECRET="s" * 40,
+                VARIANT_PRESETS=json.dumps([{"name": "tiny", "box": 64}]), MAX_UPLOAD_BYTES="1000") as c:
+        doc = c.http.get("/openapi.json").json_body  # public, like /health
+    assert list(doc["components"]["securitySchemes"]) == ["bearerToken"]
+    for path, _, operation in openapi.operations(doc):
+        if path not in ("/health", "/openapi.json"):
+            assert operation["security"] == [{"bearerToken": []}] and "401" in operation["responses"]
+    assert "user_id" not in doc["components"]["schemas"]["UploadJson"]["required"]
+    variant = next(p for p in doc["paths"]["/images/{image_id}/file"]["get"]["parameters"] if p["name"] == "variant")
+    assert variant["schema"]["enum"] == ["original", "tiny"]
+    assert doc["components"]["schemas"]["UploadRequest"]["properties"]["size_bytes"]["maximum"] == 1000
