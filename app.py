@@ -105,27 +105,30 @@ def delete_image(image_id):
 # -- the web app (chalicelib/web/); its module is imported only when these are called --
 
 
-@app.route("/", methods=["GET"])
+@app.route("/", methods=["GET"], content_types=http.ANY)
 def web_index():
     from chalicelib import webapp
 
     request = cast(Request, app.current_request)
+    webapp.page_query(http.params(request))
     page = webapp.index(request.headers.get("if-none-match"), http.url_for(request, "/"), config.load())
     return http.served(page)
 
 
-@app.route("/app/{name}", methods=["GET"])
+@app.route("/app/{name}", methods=["GET"], content_types=http.ANY)
 def web_asset(name):
     from chalicelib import webapp
 
     request = cast(Request, app.current_request)
+    validation.query(http.params(request), ())
     return http.served(webapp.asset(request.headers.get("if-none-match"), name))
 
 
-@app.route("/client-config", methods=["GET"])
+@app.route("/client-config", methods=["GET"], content_types=http.ANY)
 def client_config():
     from chalicelib import webapp
 
+    validation.query(http.params(app.current_request), ())
     return webapp.client_config(config.load())
 
 

@@ -15,10 +15,10 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import formats
+from . import formats, validation
 from .blobs import BlobStore
 from .config import Settings
-from .errors import NotFound
+from .errors import Invalid, NotFound
 
 WEB = Path(__file__).resolve().parent / "web"
 # Every file the app may serve, and its type; nothing else under web/ is reachable.
@@ -85,6 +85,17 @@ def content_security_policy(settings: Settings) -> str:
     )
 
 
+PAGE_SIZE = 30  # tiles per list call; `?page_size=` in the page's address overrides it
+
+
+def page_query(params: dict[str, str]) -> None:
+    """The page's own address takes one parameter, read by the page: page_size (1-100)."""
+    validation.query(params, ("page_size",))
+    size = params.get("page_size")
+    if size is not None and not (size.isascii() and size.isdigit() and 1 <= int(size) <= 100):
+        raise Invalid("page_size must be an integer from 1 to 100")
+
+
 def index(if_none_match: str | None, base_path: str, settings: Settings) -> Served:
     """The page, with its <base> set to where the API is mounted (API Gateway adds a
     stage prefix), so every relative URL in it reaches this API."""
@@ -115,7 +126,7 @@ def client_config(settings: Settings) -> dict:
             | {".jpeg": "image/jpeg", ".tif": "image/tiff", ".heif": "image/heif"},
         },
         "variants": list(settings.preset_names),
-        "page_size": 30,
+        "page_size": PAGE_SIZE,
         "url_window_seconds": settings.url_window,
         "view_url_ttl_seconds": settings.view_url_ttl,
     }

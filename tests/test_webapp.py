@@ -184,3 +184,18 @@ def test_the_weights_in_the_docs_are_the_files_sizes():
     for name in ("app.js", "api.js", "blurhash.js"):
         assert f"`{name}` {size[name]:,}" in text, name
     assert f"CSS {size['app.css']:,} bytes" in text and f"HTML {size['index.html']:,} bytes" in text
+
+
+def test_the_web_routes_take_no_query_but_the_pages_own_page_size(client):
+    assert client.http.get("/?page_size=5").status_code == 200
+    for path in (
+        "/?page_size=0",
+        "/?page_size=101",
+        "/?page_size=abc",
+        "/?page_size=",
+        "/?x=1",
+        "/app/app.js?v=1",
+        "/client-config?x=1",
+    ):
+        reply = client.http.get(path)
+        assert reply.status_code == 400 and reply.json_body["error"], path
