@@ -310,8 +310,9 @@ def _stack_parameters() -> dict:
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # moto: "AWS::S3::BucketPolicy not supported"
-def test_make_deploy_lets_the_web_app_upload(aws, project):
+def test_make_deploy_lets_the_web_app_upload(aws, project, monkeypatch):
     """The web step gives the stack the app's origin; later deploys keep it."""
+    monkeypatch.setattr(deploy, "deploy_stack", with_the_signing_secret(deploy.deploy_stack))
     config = project / ".chalice" / "config.json"
     deploy.resources("prod", "none", "https://a.example", path=config)  # moto has no secret for token mode
     assert _stack_parameters()["AppOrigin"] == ""  # no API yet: nothing to allow
