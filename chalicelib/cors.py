@@ -65,7 +65,7 @@ def preflight(request: Request, methods: Iterable[str]) -> Response:
     methods = sorted(m for m in methods if m != "OPTIONS")
     origin = request.headers.get("origin")
     allow = allowed_origin(origin, _origins())
-    headers: dict[str, str] = {}
+    headers: dict[str, str | list[str]] = {}
     _vary(headers, allow)
     if not allow:
         return Response(body={"error": f"origin {origin or '(none)'} is not allowed"}, status_code=403, headers=headers)

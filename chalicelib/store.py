@@ -19,7 +19,7 @@ Records being deleted carry none, so they drop out of every list at once.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -75,7 +75,7 @@ def _load(item: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class Page:
-    records: list[ImageRecord]
+    records: Sequence[ImageRecord]
     last_key: dict[str, str] | None  # where the next page starts, or None
 
 
@@ -131,7 +131,7 @@ class ImageStore:
         records = self._get_many([i["image_id"] for i in items]) if tag else [ImageRecord.from_item(i) for i in items]
         return Page(records, last_key)
 
-    def _get_many(self, image_ids: list[str]) -> list[ImageRecord]:
+    def _get_many(self, image_ids: Sequence[str]) -> Sequence[ImageRecord]:
         """Records in the order given; ids whose record vanished are skipped."""
         pending = [_dump(_key(i)) for i in dict.fromkeys(image_ids)]
         found: dict[str, ImageRecord] = {}
@@ -207,7 +207,7 @@ class ImageStore:
 
     # -- items -------------------------------------------------------------
 
-    def items(self, record: ImageRecord) -> list[dict[str, Any]]:
+    def items(self, record: ImageRecord) -> Sequence[dict[str, Any]]:
         """The DynamoDB items (wire format) that `create` writes for `record`:
         for bulk imports with BatchWriteItem, which checks no condition."""
         record = replace(record, version=1)

@@ -331,8 +331,9 @@ def main(argv: list[str] | None = None) -> int:
             (stack.queue_url, stack.dead_letter_queue_url),
             stack.client("sqs"),
         )
-    if stack.proc.returncode != 0:
-        print(f"load: the stack did not stop cleanly (exit {stack.proc.returncode}); see {log}")
+    code = stack.proc.returncode if stack.proc else None
+    if code != 0:
+        print(f"load: the stack did not stop cleanly (exit {code}); see {log}")
         ok = False
     return 0 if ok else 1
 

@@ -14,9 +14,10 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import TextIO
+from typing import Any, TextIO
 
 _PR_SET_PDEATHSIG = 1
+_prctl: Any
 try:  # resolved here, before any fork: the child may only make the call
     _prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
 except (OSError, AttributeError):  # not Linux

@@ -74,7 +74,7 @@ def restore(s3, dynamodb, bucket: str, table: str, directory: Path) -> tuple[int
     lines = (directory / "items.jsonl").read_text().splitlines()
     items = [json.loads(line, object_hook=_decode) for line in lines if line.strip()]
     for start in range(0, len(items), 25):
-        pending = {table: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
+        pending: dict[str, Any] | None = {table: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
         while pending:
             pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or None
             if pending:

@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a file: the project's packages become importable
@@ -112,7 +113,7 @@ def ensure_bucket(s3, name: str, origins: list[str], quarantine_days: int = conf
         if exc.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
             raise
         region = s3.meta.region_name
-        params = {"Bucket": name}
+        params: dict[str, Any] = {"Bucket": name}
         if region and region != "us-east-1":
             params["CreateBucketConfiguration"] = {"LocationConstraint": region}
         s3.create_bucket(**params)

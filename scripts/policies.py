@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a file: the project's packages become importable
@@ -122,7 +123,7 @@ def policy(stage: str, function: str, env: dict[str, str]) -> dict:
             }
         )
     for number, (actions, kinds) in enumerate(FUNCTIONS[function], 1):
-        statement = {
+        statement: dict[str, Any] = {
             "Sid": f"Code{number}",
             "Effect": "Allow",
             "Action": actions,

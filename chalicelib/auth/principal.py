@@ -31,6 +31,7 @@ class Caller:
             return requested
         if requested not in (None, self.owner):  # 403, as listing another user's images is
             raise Forbidden(f"you can upload only as yourself: user_id is taken from your credentials ({self.owner})")
+        assert self.owner is not None  # authenticated
         return self.owner
 
     def owner_to_list(self, requested: str | None) -> str | None:

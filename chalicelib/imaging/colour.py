@@ -44,7 +44,7 @@ def for_resampling(image: Image.Image) -> Image.Image:
 
 def _eight_bit(image: Image.Image) -> Image.Image:
     wide = image if image.mode in ("I", "F") else image.convert("I")
-    high = wide.getextrema()[1]
+    high = float(wide.getextrema()[1])  # type: ignore[arg-type]  # one band: (low, high) numbers
     if image.mode.startswith("I;16"):
         scale = 255 / 65535
     elif image.mode == "F" and high <= 1.0:
@@ -58,7 +58,7 @@ def _eight_bit(image: Image.Image) -> Image.Image:
 
 def alpha_in_use(image: Image.Image) -> bool:
     """True when some pixel is not fully opaque (an all-opaque alpha channel does not count)."""
-    return image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema()[0] < 255
+    return image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema()[0] < 255  # type: ignore[operator]
 
 
 def without_alpha(image: Image.Image) -> Image.Image:
@@ -88,12 +88,14 @@ def _space(icc_profile: bytes | None) -> bytes | None:
 
 
 def _cmyk_to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
-    if _space(icc_profile) == b"CMYK":
+    if icc_profile and _space(icc_profile) == b"CMYK":
         from PIL import ImageCms
 
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-            return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            if converted is not None:  # None only when converting in place, which this is not
+                return converted
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # a broken profile: fall back to the plain formula
     return image.convert("RGB")

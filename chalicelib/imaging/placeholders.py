@@ -21,7 +21,7 @@ def dominant_color(image: Image.Image) -> str | None:
     quantized = sample.quantize(colors=8, method=Image.Quantize.FASTOCTREE)
     palette = quantized.getpalette("RGBA") or []
     for _count, index in sorted(quantized.getcolors() or [], reverse=True):
-        red, green, blue, alpha = palette[index * 4 : index * 4 + 4]
+        red, green, blue, alpha = palette[index * 4 : index * 4 + 4]  # type: ignore[operator]  # index: int
         if alpha >= 128:
             return f"#{red:02x}{green:02x}{blue:02x}"
     return None

@@ -124,6 +124,7 @@ def _first_step(decoded: Decoded, size: tuple[int, int]) -> Image.Image:
     for a 24 MP photo: 16 MB). Each band reads the source rows its filter
     needs, across the band's edges, so the pixels are the same.
     """
+    assert decoded.image is not None, "render() takes the decoded image once"
     image = colour.for_resampling(decoded.image)
     decoded.image = None
     image.info = {}  # nothing of the original (EXIF, XMP, comments) may reach an encoder
