@@ -59,7 +59,7 @@ lint: venv
 	$(BIN)/mypy $(LINTED)
 
 # loadgroup: the browser tests share one worker (one browser, one token-mode stack).
-test: venv newman browser
+test: lint newman browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 test-fast: venv

@@ -27,69 +27,74 @@ def token_authorizer(auth_request):
 authorizer = gateway.route_authorizer(app, token_authorizer)
 
 
+def current() -> Request:
+    """The request being served: Chalice sets it before any view runs."""
+    return cast(Request, app.current_request)
+
+
 def caller(images):
-    return auth.caller(app.current_request.context, images.settings)
+    return auth.caller(current().context, images.settings)
 
 
 @app.route("/health", methods=["GET"], content_types=http.ANY)
 def health():
-    validation.query(http.params(app.current_request), ())
+    validation.query(http.params(current()), ())
     return {"status": "ok"}
 
 
 @app.route("/openapi.json", methods=["GET"], content_types=http.ANY)
 def contract():
-    validation.query(http.params(app.current_request), ())
+    validation.query(http.params(current()), ())
     return openapi.document(config.load())
 
 
 @app.route("/images", methods=["POST"], content_types=http.UPLOAD_TYPES, authorizer=authorizer)
 def upload_image():
     images = ImageService.from_environment()
-    record = images.upload(caller(images), http.upload_from(app.current_request, images.settings))
-    return http.created(app.current_request, record.to_api(), f"/images/{record.image_id}")
+    record = images.upload(caller(images), http.upload_from(current(), images.settings))
+    return http.created(current(), record.to_api(), f"/images/{record.image_id}")
 
 
 @app.route("/uploads", methods=["POST"], content_types=[http.JSON], authorizer=authorizer)
 def create_upload():
     images = ImageService.from_environment()
-    validation.query(http.params(app.current_request), ())
-    request = validation.presigned_upload(app.current_request.raw_body, images.settings)
+    validation.query(http.params(current()), ())
+    request = validation.presigned_upload(http.body(current()), images.settings)
     answer = images.presign_upload(caller(images), request)
-    return http.created(app.current_request, answer, f"/images/{answer['image_id']}")
+    return http.created(current(), answer, f"/images/{answer['image_id']}")
 
 
 @app.route("/images", methods=["GET"], content_types=http.ANY, authorizer=authorizer)
 def list_images():
     images = ImageService.from_environment()
-    return images.list(caller(images), validation.list_query(http.params(app.current_request)))
+    return images.list(caller(images), validation.list_query(http.params(current())))
 
 
 @app.route("/images/{image_id}", methods=["GET"], content_types=http.ANY, authorizer=authorizer)
 def get_image(image_id):
     images = ImageService.from_environment()
-    download = validation.download_flag(http.params(app.current_request))
+    download = validation.download_flag(http.params(current()))
     return images.get(caller(images), image_id, download=download)
 
 
 @app.route("/images/{image_id}/file", methods=["GET"], content_types=http.ANY, authorizer=authorizer)
 def get_image_file(image_id):
     images = ImageService.from_environment()
-    variant = validation.variant_name(http.params(app.current_request), images.settings)
+    variant = validation.variant_name(http.params(current()), images.settings)
     return http.redirect(images.file_url(caller(images), image_id, variant))
 
 
 @app.route("/images/{image_id}", methods=["PATCH"], content_types=[http.JSON], authorizer=authorizer)
 def update_image(image_id):
     images = ImageService.from_environment()
-    validation.query(http.params(app.current_request), ())
-    return images.update(caller(images), image_id, validation.update(app.current_request.raw_body)).to_api()
+    validation.query(http.params(current()), ())
+    return images.update(caller(images), image_id, validation.update(http.body(current()))).to_api()
 
 
 @app.route("/images/{image_id}/reprocess", methods=["POST"], content_types=http.ANY, authorizer=authorizer)
 def reprocess_image(image_id):
     images = ImageService.from_environment()
-    validation.query(http.params(app.current_request), ())
+    validation.query(http.params(current()), ())
     record = images.reprocess(caller(images), image_id)
     return http.accepted({"message": "the variants are being made again", "image": record.to_api()})
 
@@ -97,7 +102,7 @@ def reprocess_image(image_id):
 @app.route("/images/{image_id}", methods=["DELETE"], content_types=http.ANY, authorizer=authorizer)
 def delete_image(image_id):
     images = ImageService.from_environment()
-    validation.query(http.params(app.current_request), ())
+    validation.query(http.params(current()), ())
     images.delete(caller(images), image_id)
     return {"message": "image deleted", "image_id": image_id}
 
@@ -109,7 +114,7 @@ def delete_image(image_id):
 def web_index():
     from chalicelib import webapp
 
-    request = cast(Request, app.current_request)
+    request = current()
     webapp.page_query(http.params(request))
     page = webapp.index(request.headers.get("if-none-match"), http.url_for(request, "/"), config.load())
     return http.served(page)
@@ -119,7 +124,7 @@ def web_index():
 def web_asset(name):
     from chalicelib import webapp
 
-    request = cast(Request, app.current_request)
+    request = current()
     validation.query(http.params(request), ())
     return http.served(webapp.asset(request.headers.get("if-none-match"), name))
 
@@ -128,7 +133,7 @@ def web_asset(name):
 def client_config():
     from chalicelib import webapp
 
-    validation.query(http.params(app.current_request), ())
+    validation.query(http.params(current()), ())
     return webapp.client_config(config.load())
 
 
@@ -144,7 +149,7 @@ def on_delete(event):
 
 # Keep last: browser preflights for every path above, answered without auth.
 def preflight(**_path_params):
-    request = app.current_request
+    request = current()
     return cors.preflight(request, app.routes[request.context["resourcePath"]])
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,7 +78,7 @@ class Settings:
         return hashlib.sha256(spec.encode()).hexdigest()[:16]
 
 
-def _int(env: dict, name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -170,9 +171,9 @@ def _url_window(env: Any) -> int:
     return window
 
 
-def load(env: dict | None = None) -> Settings:
+def load(environment: Mapping[str, str] | None = None) -> Settings:
     """Read the settings now. Raises RuntimeError naming a missing variable."""
-    env = os.environ if env is None else env
+    env = os.environ if environment is None else environment
     missing = [n for n in ("IMAGES_BUCKET", "IMAGES_TABLE") if not env.get(n)]
     if missing:
         raise RuntimeError(f"missing environment variable(s): {', '.join(missing)}")
@@ -199,7 +200,7 @@ def load(env: dict | None = None) -> Settings:
     )
 
 
-def quarantine_days(env: dict) -> int:
+def quarantine_days(env: Mapping[str, str]) -> int:
     """QUARANTINE_DAYS, also read on its own: the deploy and bootstrap scripts
     put it into the bucket's lifecycle rule before any bucket exists."""
     return _int(env, "QUARANTINE_DAYS", QUARANTINE_DAYS)

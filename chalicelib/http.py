@@ -97,6 +97,12 @@ def params(request: Request | None) -> dict[str, str]:
     return dict((request.query_params if request is not None else None) or {})
 
 
+def body(request: Request) -> bytes:
+    """The request's body as bytes (Chalice types it as text or bytes)."""
+    raw = request.raw_body
+    return raw.encode() if isinstance(raw, str) else raw
+
+
 def upload_from(request: Request, settings: Settings) -> validation.Upload:
     """POST /images takes JSON with base64, or raw image bytes with metadata in the query."""
     content_type = (request.headers.get("content-type") or JSON).split(";")[0].strip().lower()
@@ -104,10 +110,10 @@ def upload_from(request: Request, settings: Settings) -> validation.Upload:
         if request.query_params:  # the metadata travels in the body, never beside it
             names = ", ".join(sorted(request.query_params))
             raise errors.Invalid(f"a JSON upload takes no query parameters; got: {names}")
-        return validation.upload_from_json(request.raw_body, settings)
-    query = request.query_params or {}
-    tags = query.getlist("tags") if "tags" in query else []  # Chalice's getlist raises when absent
-    return validation.upload_from_raw(request.raw_body, params(request), tags, settings)
+        return validation.upload_from_json(body(request), settings)
+    query = request.query_params
+    tags = query.getlist("tags") if query and "tags" in query else []  # Chalice's getlist raises when absent
+    return validation.upload_from_raw(body(request), params(request), tags, settings)
 
 
 def url_for(request: Request, path: str) -> str:

@@ -53,7 +53,7 @@ def logger():
     with _import_lock:
         from aws_lambda_powertools.logging import Logger
 
-        return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE, stream=_CurrentStdout(), utc=True)
+        return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE, stream=_CurrentStdout(), utc=True)  # type: ignore[arg-type]  # a file-like writer
 
 
 @functools.cache

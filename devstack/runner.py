@@ -32,12 +32,16 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from . import bridge, guide, snapshot
 from .ports import PortInUse, bind
 from .processes import Child, Output
+
+if TYPE_CHECKING:
+    from .server import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -113,11 +117,11 @@ class LocalStack:
             )
         self.data_dir = None if args.no_persist else Path(args.data_dir) / args.stage
         self.children: list[Child] = []
-        self.moto = None
+        self.moto: MotoServer | None = None
         self.token_secret: str | None = None
-        self.info: dict[str, object] = {}
+        self.info: dict[str, Any] = {}
 
-    def start(self, stop: threading.Event) -> dict[str, object]:
+    def start(self, stop: threading.Event) -> dict[str, Any]:
         """Everything, in order; returns where it all is once ready."""
         args, env = self.args, self.env
         # Claim the API port first: a clear message now beats chalice's traceback later.
