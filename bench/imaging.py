@@ -130,13 +130,6 @@ def images() -> dict[str, Path]:
 # -- pipelines (run in the child) -------------------------------------------------
 
 
-def _fit(width, height, box):
-    if max(width, height) <= box:
-        return width, height
-    scale = box / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
 def _register_heif() -> None:
     import pillow_heif
 
@@ -154,9 +147,11 @@ def straightforward(data: bytes, old_auto: bool = False) -> list[bytes]:
     alpha = alpha and image.getchannel("A").getextrema()[0] < 255
     if not alpha:
         image = image.convert("RGB")
+    from chalicelib.imaging.sizing import fit  # the handler's own sizes; the Pillow children load it anyway
+
     out = []
     for box in BOXES:
-        variant = image.resize(_fit(*image.size, box), Image.Resampling.LANCZOS)
+        variant = image.resize(fit(*image.size, box), Image.Resampling.LANCZOS)
         buffer = io.BytesIO()
         if alpha and old_auto:  # what `auto` made before issue 12
             variant.save(buffer, "PNG")
