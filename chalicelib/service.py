@@ -20,7 +20,7 @@ from .lifecycle import UseCases, expires_at, mark_stale, purge, set_fields
 from .records import ImageRecord
 from .secret_store import pagination_secret
 from .store import index_for
-from .validation import ListQuery, PresignedUpload, Upload
+from .validation import ListQuery, Metadata, PresignedUpload, Upload
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def _now() -> float:
 class ImageService(UseCases):
     """The API's use-cases."""
 
-    def _new_record(self, owner: str, filename: str, source: str, **fields: Any) -> ImageRecord:
+    def _new_record(self, owner: str, filename: str, source: str, meta: Metadata, **fields: Any) -> ImageRecord:
         image_id = keys.new_image_id()
         return ImageRecord(
             image_id=image_id,
@@ -41,6 +41,9 @@ class ImageService(UseCases):
             source=source,
             original_key=keys.original_key(owner, image_id, filename),
             expires_at=expires_at("pending", self.settings),
+            title=meta.title,
+            description=meta.description,
+            tags=meta.tags,
             **fields,
         )
 
@@ -50,9 +53,7 @@ class ImageService(UseCases):
             caller.owner_for_upload(upload.user_id),
             upload.filename,
             "api",
-            title=upload.meta.title,
-            description=upload.meta.description,
-            tags=upload.meta.tags,
+            upload.meta,
             content_type=upload.format.mime,
             size_bytes=len(upload.data),
         )
@@ -86,9 +87,7 @@ class ImageService(UseCases):
             caller.owner_for_upload(request.user_id),
             request.filename,
             "presigned",
-            title=request.meta.title,
-            description=request.meta.description,
-            tags=request.meta.tags,
+            request.meta,
             content_type=request.content_type,
         )
         ttl = self.settings.upload_url_ttl
