@@ -154,6 +154,23 @@ def picture(seed: int, size=(480, 320), fmt="JPEG") -> bytes:
     return out.getvalue()
 
 
+def ready_pictures(web_api, owner: str, seeds: dict[str, int], **params) -> list[str]:
+    """Upload one `picture(seed)` per filename through the API as raw bytes; their ids, once settled."""
+    ids = []
+    for filename, seed in seeds.items():
+        reply = web_api(
+            "POST",
+            "/images",
+            params={"user_id": owner, "filename": filename, **params},
+            headers={"Content-Type": "image/jpeg"},
+            data=picture(seed),
+        )
+        assert reply.status_code == 201, reply.text
+        ids.append(reply.json()["image_id"])
+    web_api.wait_for(ids)
+    return ids
+
+
 def save_json(name: str, data) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / name).write_text(json.dumps(data, indent=2))

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from chalicelib.auth import issue_token
-from tests.browser.conftest import MARKS, picture, save_json
+from tests.browser.conftest import MARKS, picture, ready_pictures, save_json
 
 pytestmark = MARKS
 
@@ -65,17 +65,7 @@ def _stay_inside_one_window(seconds_needed: int = 60) -> None:
 
 
 def test_a_reload_within_the_window_downloads_no_thumbnail_again(page, web_api, stack, owner):
-    ids = []
-    for n in range(4):
-        reply = web_api(
-            "POST",
-            "/images",
-            params={"user_id": owner, "filename": f"c{n}.jpg"},
-            headers={"Content-Type": "image/jpeg"},
-            data=picture(40 + n),
-        )
-        ids.append(reply.json()["image_id"])
-    web_api.wait_for(ids)
+    ready_pictures(web_api, owner, {f"c{n}.jpg": 40 + n for n in range(4)})
     _stay_inside_one_window()
 
     network = NetworkLog(page)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from tests.browser.conftest import MARKS, picture
+from tests.browser.conftest import MARKS, picture, ready_pictures
 
 pytestmark = MARKS
 
@@ -237,14 +237,7 @@ def test_errors_are_shown_in_words(page, owner, tmp_path):
 
 
 def test_a_thumbnail_that_does_not_load_says_so(page, web_api, stack, owner):
-    reply = web_api(
-        "POST",
-        "/images",
-        params={"user_id": owner, "filename": "gone.jpg"},
-        headers={"Content-Type": "image/jpeg"},
-        data=picture(5),
-    )
-    web_api.wait_for([reply.json()["image_id"]])
+    ready_pictures(web_api, owner, {"gone.jpg": 5})
     page.route(f"{stack.aws_url}/**", lambda route: route.fulfill(status=403, body="<Error><Code>AccessDenied</Code>"))
     page.open()
     page.sign_in(owner)
@@ -252,15 +245,7 @@ def test_a_thumbnail_that_does_not_load_says_so(page, web_api, stack, owner):
 
 
 def test_keyboard_names_and_alt_text(page, web_api, owner):
-    reply = web_api(
-        "POST",
-        "/images",
-        params={"user_id": owner, "filename": "key.jpg", "title": "By keyboard"},
-        headers={"Content-Type": "image/jpeg"},
-        data=picture(3),
-    )
-    image_id = reply.json()["image_id"]
-    web_api.wait_for([image_id])
+    [image_id] = ready_pictures(web_api, owner, {"key.jpg": 3}, title="By keyboard")
     page.open()
     page.sign_in(owner)
     page.wait_thumbnails(1)
@@ -290,15 +275,7 @@ def test_keyboard_names_and_alt_text(page, web_api, owner):
 
 
 def test_the_layout_holds_at_phone_width(phone, web_api, owner):
-    for n in range(3):
-        reply = web_api(
-            "POST",
-            "/images",
-            params={"user_id": owner, "filename": f"p{n}.jpg"},
-            headers={"Content-Type": "image/jpeg"},
-            data=picture(20 + n),
-        )
-        web_api.wait_for([reply.json()["image_id"]])
+    ready_pictures(web_api, owner, {f"p{n}.jpg": 20 + n for n in range(3)})
     phone.open()
     phone.sign_in(owner)
     phone.wait_thumbnails(3)

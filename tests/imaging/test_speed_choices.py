@@ -49,12 +49,6 @@ def photo(size: tuple[int, int], seed: int = 1, alpha: bool = False) -> Image.Im
     return image
 
 
-def saved(image: Image.Image, fmt: str, **params) -> bytes:
-    out = io.BytesIO()
-    image.save(out, fmt, **params)
-    return out.getvalue()
-
-
 def on_white(data: bytes) -> Image.Image:
     image = opened(data).convert("RGBA")
     return Image.alpha_composite(Image.new("RGBA", image.size, (255, 255, 255, 255)), image).convert("RGB")
@@ -72,12 +66,12 @@ def straightforward(data: bytes, variant: imaging.RenderedVariant) -> bytes:
     full = opened(data)
     small = full.resize((variant.width, variant.height), Image.Resampling.LANCZOS)
     fmt = opened(variant.data).format
-    return saved(small, fmt, quality=85)
+    return corpus.save(small, fmt, quality=85)
 
 
 def test_a_phone_photo_is_decoded_at_half_scale_and_enlarged_to_exact_sizes():
     # 1000x750 in a 512 box is 4000x3000 in the 2048 box: half scale is 500x375, 2.4% short.
-    data = saved(photo((1000, 750)), "JPEG", quality=92)
+    data = corpus.save(photo((1000, 750)), "JPEG", quality=92)
     decoded = decoding.decode(data, formats.JPEG, settings_with(), largest_box=512)
     assert decoded.image.size == (500, 375)
     result = imaging.process(data, settings_with(presets=PRESETS))
@@ -88,23 +82,23 @@ def test_a_phone_photo_is_decoded_at_half_scale_and_enlarged_to_exact_sizes():
 
 def test_a_reduced_scale_more_than_a_tenth_short_of_the_variant_is_not_used():
     # 900 px at half scale is 450: 512 / 450 = 1.14, more enlargement than sizing allows.
-    data = saved(photo((900, 675)), "JPEG", quality=92)
+    data = corpus.save(photo((900, 675)), "JPEG", quality=92)
     assert sizing.decode_request(900, 675, 512) == (466, 350)
     assert decoding.decode(data, formats.JPEG, settings_with(), largest_box=512).image.size == (900, 675)
     # Within the allowance, the smallest scale that is at most 10% short is taken: 1/4 of 2000 is 500.
-    data = saved(photo((2000, 1500)), "JPEG", quality=92)
+    data = corpus.save(photo((2000, 1500)), "JPEG", quality=92)
     assert decoding.decode(data, formats.JPEG, settings_with(), largest_box=512).image.size == (500, 375)
 
 
 @pytest.mark.parametrize(
     "name, data",
     [
-        ("JPEG decoded at half scale, enlarged 2.4%", lambda: saved(photo((1000, 750)), "JPEG", quality=92)),
-        ("JPEG decoded at half scale, shrunk 1.46x", lambda: saved(photo((1500, 1000), 2), "JPEG", quality=92)),
-        ("JPEG decoded at full scale", lambda: saved(photo((900, 675), 3), "JPEG", quality=92)),
-        ("opaque PNG, 2.9x", lambda: saved(photo((1500, 1000), 4), "PNG")),
-        ("WebP", lambda: saved(photo((960, 540), 5), "WEBP", quality=90)),
-        ("transparent PNG to WebP", lambda: saved(photo((1000, 750), 6, alpha=True), "PNG")),
+        ("JPEG decoded at half scale, enlarged 2.4%", lambda: corpus.save(photo((1000, 750)), "JPEG", quality=92)),
+        ("JPEG decoded at half scale, shrunk 1.46x", lambda: corpus.save(photo((1500, 1000), 2), "JPEG", quality=92)),
+        ("JPEG decoded at full scale", lambda: corpus.save(photo((900, 675), 3), "JPEG", quality=92)),
+        ("opaque PNG, 2.9x", lambda: corpus.save(photo((1500, 1000), 4), "PNG")),
+        ("WebP", lambda: corpus.save(photo((960, 540), 5), "WEBP", quality=90)),
+        ("transparent PNG to WebP", lambda: corpus.save(photo((1000, 750), 6, alpha=True), "PNG")),
     ],
 )
 def test_every_variant_stays_within_the_quality_bar_of_the_straightforward_pipeline(name, data):
@@ -117,7 +111,7 @@ def test_every_variant_stays_within_the_quality_bar_of_the_straightforward_pipel
 
 def test_a_transparent_photo_becomes_lossy_webp_with_alpha_far_smaller_than_png():
     source = photo((1000, 750), 6, alpha=True)
-    result = imaging.process(saved(source, "PNG"), settings_with(presets=PRESETS))
+    result = imaging.process(corpus.save(source, "PNG"), settings_with(presets=PRESETS))
     assert result.details["has_alpha"] is True
     for variant in result.variants:
         assert (variant.content_type, variant.ext) == ("image/webp", "webp")
@@ -125,7 +119,7 @@ def test_a_transparent_photo_becomes_lossy_webp_with_alpha_far_smaller_than_png(
         image = opened(variant.data)
         assert image.mode == "RGBA" and image.size == (variant.width, variant.height)
         assert image.getpixel((0, 0))[3] == 0 and image.getpixel((image.width // 2, image.height // 2))[3] == 255
-        assert len(variant.data) < len(saved(image, "PNG")) / 2  # `auto` made PNG before
+        assert len(variant.data) < len(corpus.save(image, "PNG")) / 2  # `auto` made PNG before
 
 
 def test_a_transparent_drawing_becomes_lossless_webp_where_that_is_smaller():
@@ -133,25 +127,25 @@ def test_a_transparent_drawing_becomes_lossless_webp_where_that_is_smaller():
     for variant in result.variants:
         assert variant.content_type == "image/webp" and b"VP8L" in variant.data[:64]  # lossless
         image = opened(variant.data)
-        assert len(variant.data) < len(saved(image, "WEBP", quality=85))  # smaller than the lossy one
+        assert len(variant.data) < len(corpus.save(image, "WEBP", quality=85))  # smaller than the lossy one
         assert image.getpixel((image.width - 3, 3)) == (20, 120, 240, 255)  # exact colours
 
 
 def test_an_opaque_image_stays_jpeg_under_auto_even_with_an_alpha_channel():
     opaque = photo((600, 400), 7).convert("RGBA")  # alpha present, every pixel opaque
-    result = imaging.process(saved(opaque, "PNG"), settings_with(presets=PRESETS))
+    result = imaging.process(corpus.save(opaque, "PNG"), settings_with(presets=PRESETS))
     assert result.details["has_alpha"] is False
     assert [v.content_type for v in result.variants] == ["image/jpeg"] * 3
 
 
 def test_a_still_webp_is_decoded_straight_at_the_largest_variants_size():
     source = photo((960, 540), 5)
-    data = saved(source, "WEBP", quality=90)
+    data = corpus.save(source, "WEBP", quality=90)
     decoded = decoding.decode(data, formats.WEBP, settings_with(), largest_box=512)
     assert (decoded.width, decoded.height) == (960, 540)  # what the record says
     assert decoded.image.mode == "RGB" and decoded.image.size == (512, 288)
     reference = opened(data).resize((512, 288), Image.Resampling.LANCZOS)
-    assert psnr(saved(reference, "PNG"), saved(decoded.image, "PNG")) >= QUALITY_FLOOR_DB
+    assert psnr(corpus.save(reference, "PNG"), corpus.save(decoded.image, "PNG")) >= QUALITY_FLOOR_DB
 
 
 def test_a_webp_keeps_its_alpha_profile_and_orientation_through_the_scaled_decode():
@@ -159,7 +153,9 @@ def test_a_webp_keeps_its_alpha_profile_and_orientation_through_the_scaled_decod
 
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     rgba = photo((400, 300), 8, alpha=True)
-    decoded = decoding.decode(saved(rgba, "WEBP", icc_profile=srgb), formats.WEBP, settings_with(), largest_box=200)
+    decoded = decoding.decode(
+        corpus.save(rgba, "WEBP", icc_profile=srgb), formats.WEBP, settings_with(), largest_box=200
+    )
     assert decoded.image.mode == "RGBA" and decoded.image.size == (200, 150)
     assert decoded.image.getpixel((0, 0))[3] == 0 and decoded.image.getpixel((100, 75))[3] == 255
     assert decoded.icc_profile == srgb
@@ -177,7 +173,7 @@ def test_an_animated_webp_still_gives_its_first_frame_through_pillow():
 
 
 def test_a_broken_webp_is_rejected_not_retried():
-    data = saved(photo((640, 480), 9), "WEBP", quality=80)
+    data = corpus.save(photo((640, 480), 9), "WEBP", quality=80)
     no_start_code = data[:23] + bytes(3) + data[26:]  # VP8's 9d 01 2a
     for broken in (data[: len(data) // 2], no_start_code):
         with pytest.raises(imaging.Rejected, match="WEBP"):
@@ -188,7 +184,7 @@ def test_a_broken_webp_is_rejected_not_retried():
 
 def test_without_a_reachable_libwebp_pillow_decodes_the_webp_as_before(monkeypatch):
     monkeypatch.setattr(shrink_on_load, "_libwebp", lambda: None)
-    data = saved(photo((960, 540), 5), "WEBP", quality=90)
+    data = corpus.save(photo((960, 540), 5), "WEBP", quality=90)
     assert decoding.decode(data, formats.WEBP, settings_with(), largest_box=512).image.size == (960, 540)
     result = imaging.process(data, settings_with(presets=PRESETS))
     assert [(v.width, v.height) for v in result.variants] == [(512, 288), (256, 144), (64, 36)]
@@ -197,7 +193,7 @@ def test_without_a_reachable_libwebp_pillow_decodes_the_webp_as_before(monkeypat
 def test_encoding_in_a_thread_or_in_line_makes_the_same_bytes(monkeypatch):
     from chalicelib.imaging import rendering
 
-    data = saved(photo((1000, 750), 10, alpha=True), "PNG")
+    data = corpus.save(photo((1000, 750), 10, alpha=True), "PNG")
     results = {}
     for cpus in (1, 2):
         monkeypatch.setattr(rendering.os, "process_cpu_count", lambda cpus=cpus: cpus)
