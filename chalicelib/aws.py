@@ -45,3 +45,35 @@ def reset() -> None:
     """Forget cached clients (tests, or after the endpoint changed)."""
     with _lock:
         _clients.clear()
+
+
+class _Status:
+    """The one attribute of an HTTP response botocore's retry checkers read."""
+
+    def __init__(self, status_code: int | None):
+        self.status_code = status_code
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether `exc`, or an error it was raised from, is one the SDK itself retries:
+    throttling, a 5xx, a timeout or a lost connection. Raised to us, it means the
+    client's retries (`_RETRIES`) ran out, and the same call can succeed a moment
+    later. The verdict is botocore's own (its standard retry mode's checkers)."""
+    from botocore.exceptions import ClientError
+    from botocore.retries import standard
+
+    checkers = (standard.TransientRetryableChecker(), standard.ThrottledRetryableChecker())
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ClientError):
+            response = current.response or {}
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            context = standard.RetryContext(1, parsed_response=response, http_response=_Status(status))
+        else:
+            context = standard.RetryContext(1, caught_exception=current)
+        if any(checker.is_retryable(context) for checker in checkers):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

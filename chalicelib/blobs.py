@@ -206,8 +206,7 @@ class BlobStore:
             batch = [{"Key": k} for k in keys[start : start + 1000]]
             reply = self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
             if reply.get("Errors"):
-                first = reply["Errors"][0]
-                raise RuntimeError(f"could not delete {first['Key']}: {first.get('Code')}")
+                raise _refused(reply["Errors"][0])
 
     # -- presigned URLs ------------------------------------------------------
 
@@ -250,3 +249,18 @@ class BlobStore:
             self.presign_post("uploads/x", "image/jpeg", 1, 60)["url"],
         ]
         return sorted({f"{p.scheme}://{p.netloc}" for p in map(urlsplit, urls)})
+
+
+# The HTTP status S3 gives each error code it may also report per key in a DeleteObjects
+# reply (its error-code table), so that aws.transient judges a refused key like a refused call.
+_PER_KEY_STATUS = {"AccessDenied": 403, "InternalError": 500, "ServiceUnavailable": 503, "SlowDown": 503}
+
+
+def _refused(error: dict) -> ClientError:
+    """A key DeleteObjects could not delete, as the error S3 would have raised for it alone."""
+    code = error.get("Code", "Unknown")
+    reply = {
+        "Error": {"Code": code, "Message": f"could not delete {error.get('Key')}: {error.get('Message', '')}"},
+        "ResponseMetadata": {"HTTPStatusCode": _PER_KEY_STATUS.get(code, 400)},
+    }
+    return ClientError(reply, "DeleteObjects")

@@ -20,7 +20,7 @@ from chalice.app import Request, Response
 from . import config
 
 ALLOW_HEADERS = "Authorization,Content-Type,X-Amz-Date,X-Amz-Security-Token,X-Api-Key"
-EXPOSE_HEADERS = "Location"
+EXPOSE_HEADERS = "Location,Retry-After"  # Retry-After: with a 503, when to try again
 MAX_AGE_SECONDS = 600
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalice.app import Request, Response
 
-from . import errors, formats, validation
+from . import aws, errors, formats, validation
 from .config import Settings
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,21 @@ def error_response(error: errors.ImgstoreError) -> Response:
     return Response(body={"error": str(error)}, status_code=status)
 
 
+# An AWS service still throttling or unreachable after the SDK's own retries
+# (five attempts with backoff) is not a bug: the client may try again.
+UNAVAILABLE = "an AWS service imgstore relies on is briefly unavailable; try again in a moment"
+RETRY_AFTER_SECONDS = 1
+
+
+def unavailable_response() -> Response:
+    """503 with Retry-After: the request changed nothing that stays (the use-cases undo
+    a half-done write), so the same request can simply be sent again."""
+    return Response(body={"error": UNAVAILABLE}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def domain_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a view so the domain errors it raises become their HTTP answers.
+    """Wrap a view so the domain errors it raises become their HTTP answers, and AWS
+    being briefly unavailable a 503.
 
     Chalice turns any other exception into a 500 before middleware sees it,
     so the mapping has to sit around the view itself.
@@ -54,6 +67,11 @@ def domain_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         except errors.ImgstoreError as exc:
             return error_response(exc)
+        except Exception as exc:
+            if not aws.transient(exc):
+                raise
+            log.warning("AWS unavailable after the SDK's retries: %s", exc, exc_info=True)
+            return unavailable_response()
 
     return answer
 

@@ -63,7 +63,7 @@ def test_responses_and_errors_carry_the_cors_headers(api, jpeg):
     ok = api.http.post("/images", **with_headers(json_upload(jpeg, user_id="alice"), {"Origin": ALLOWED[1]}))
     assert ok.status_code == 201
     assert ok.headers["Access-Control-Allow-Origin"] == ALLOWED[1]
-    assert ok.headers["Access-Control-Expose-Headers"] == "Location"
+    assert ok.headers["Access-Control-Expose-Headers"] == "Location,Retry-After"
     for status, response in (
             (404, api.http.get("/images/" + "0" * 32, headers={"Origin": ALLOWED[0]})),
             (400, api.http.get("/images?limit=0", headers={"Origin": ALLOWED[0]})),

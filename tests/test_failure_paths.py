@@ -6,11 +6,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 
 from chalicelib import aws as clients
 from chalicelib import lifecycle
 from chalicelib.errors import Conflict
+from chalicelib.http import UNAVAILABLE
 from chalicelib.store import ImageStore
 from tests.conftest import BUCKET, TABLE, deliver
 from tests.test_api import items, objects, post_json, ready, upload
@@ -83,7 +90,8 @@ def test_a_failed_put_undoes_the_upload_record(client, s3, ddb, jpeg, monkeypatc
     with monkeypatch.context() as patch:
         patch.setattr("chalicelib.blobs.BlobStore.put", slow_down)
         reply = upload(client, jpeg, tags=["t"])
-    assert reply.status_code == 500 and reply.json_body["error"] == "internal server error"
+    assert (reply.status_code, reply.headers["Retry-After"]) == (503, "1")  # S3 throttled: come back
+    assert reply.json_body == {"error": UNAVAILABLE}
     assert items(ddb) == [] and objects(s3) == []  # neither the record nor its tag item is left
     assert client.http.get("/images").json_body["count"] == 0
     again = upload(client, jpeg, tags=["t"])  # the client's retry
@@ -92,13 +100,11 @@ def test_a_failed_put_undoes_the_upload_record(client, s3, ddb, jpeg, monkeypatc
 
 def test_an_upload_whose_answers_were_lost_is_undone_whole(client, s3, ddb, jpeg):
     """The record and the object were written, but the put's answer never came back."""
-    from botocore.exceptions import ReadTimeoutError
-
     def lost(**_):
         raise ReadTimeoutError(endpoint_url="https://s3.amazonaws.com")
 
     clients.client("s3").meta.events.register("after-call.s3.PutObject", lost, unique_id="lost")
-    assert upload(client, jpeg, tags=["t"]).status_code == 500
+    assert upload(client, jpeg, tags=["t"]).status_code == 503
     clients.client("s3").meta.events.unregister("after-call.s3.PutObject", unique_id="lost")
     assert items(ddb) == [] and objects(s3) == []  # no pending ghost, no object to become a second image
 
@@ -111,7 +117,7 @@ def test_a_failed_undo_leaves_only_an_unlisted_record_that_expires(client, s3, d
         patch.setattr("chalicelib.blobs.BlobStore.put", slow_down)
         patch.setattr("chalicelib.store.ImageStore.delete", slow_down)
         reply = upload(client, jpeg)
-    assert reply.status_code == 500  # the put's error, not the undo's
+    assert reply.status_code == 503  # the put's error, not the undo's
     [left] = [i for i in items(ddb) if i["sk"]["S"] == "IMAGE"]
     assert left["deleting"]["BOOL"] and int(left["expires_at"]["N"]) > 0  # DynamoDB's TTL removes it
     assert client.http.get("/images").json_body["count"] == 0 and objects(s3) == []
@@ -177,8 +183,23 @@ def test_delete_many_raises_when_s3_could_not_delete_a_key(aws, s3):
         parsed["Errors"] = [{"Key": "processed/a/2.jpg", "Code": "InternalError", "Message": "try again"}]
 
     clients.client("s3").meta.events.register("after-call.s3.DeleteObjects", refuse_second)
-    with pytest.raises(RuntimeError, match="could not delete processed/a/2.jpg: InternalError"):
+    with pytest.raises(ClientError, match=r"\(InternalError\).*could not delete processed/a/2.jpg: try again") as raised:
         BlobStore(BUCKET).delete_many(["processed/a/1.jpg", "processed/a/2.jpg", "processed/a/1.jpg"])
+    assert clients.transient(raised.value)  # S3's InternalError: worth a retry, as for a whole call
+
+
+def test_a_key_s3_refuses_to_delete_for_lack_of_permission_is_no_transient_error(aws, s3):
+    from chalicelib.blobs import BlobStore
+
+    s3.put_object(Bucket=BUCKET, Key="processed/a/1.jpg", Body=b"x")
+
+    def deny(parsed, **_):
+        parsed["Errors"] = [{"Key": "processed/a/1.jpg", "Code": "AccessDenied", "Message": "Access Denied"}]
+
+    clients.client("s3").meta.events.register("after-call.s3.DeleteObjects", deny)
+    with pytest.raises(ClientError, match="AccessDenied") as raised:
+        BlobStore(BUCKET).delete_many(["processed/a/1.jpg"])
+    assert not clients.transient(raised.value)  # a wrong policy: a bug to fix, not a moment to wait
 
 
 def test_delete_many_sends_at_most_a_thousand_keys_a_request(aws):
@@ -201,7 +222,7 @@ def test_a_delete_that_could_not_remove_every_object_is_finished_by_its_retry(cl
             parsed["Errors"] = [{"Key": image["original_key"], "Code": "SlowDown", "Message": "slow down"}]
 
     clients.client("s3").meta.events.register("after-call.s3.DeleteObjects", refuse_once)
-    assert client.http.delete(f"/images/{image['image_id']}").status_code == 500
+    assert client.http.delete(f"/images/{image['image_id']}").status_code == 503  # S3 said SlowDown
     # Half-deleted: already out of every list and unreadable, never back.
     assert client.http.get(f"/images/{image['image_id']}").status_code == 404
     assert client.http.get("/images?tag=t").json_body["count"] == client.http.get("/images").json_body["count"] == 0
@@ -217,12 +238,12 @@ def test_reprocess_whose_copy_fails_answers_an_error_and_its_retry_works(client,
     image = ready(client, jpeg)
     path = f"/images/{image['image_id']}/reprocess"
 
-    def slow_down(parsed, **_):
+    def slow_down(**_):  # before-call passes no parsed reply
         raise ClientError(SLOW_DOWN, "CopyObject")
 
     events = clients.client("s3").meta.events
     events.register("before-call.s3.CopyObject", slow_down, unique_id="slow-down")
-    assert client.http.post(path).status_code == 500
+    assert client.http.post(path).status_code == 503
     after = client.http.get(f"/images/{image['image_id']}").json_body
     assert after["status"] == "ready" and after["variants"] == image["variants"]  # still served as it was
     events.unregister("before-call.s3.CopyObject", unique_id="slow-down")
@@ -239,3 +260,52 @@ def test_reprocess_whose_original_is_missing_answers_409(client, s3, jpeg):
     reply = client.http.post(f"/images/{image['image_id']}/reprocess")
     assert reply.status_code == 409 and "has not been uploaded" in reply.json_body["error"]
     assert json.dumps(reply.json_body).count("error") == 1
+
+
+# -- which AWS errors a client may simply retry ---------------------------------------------------
+
+def _client_error(code: str, status: int | None = None) -> ClientError:
+    reply: dict = {"Error": {"Code": code, "Message": code}}
+    if status is not None:
+        reply["ResponseMetadata"] = {"HTTPStatusCode": status}
+    return ClientError(reply, "AnyOperation")
+
+
+def _raised_while_handling(cause: BaseException, error: BaseException) -> BaseException:
+    try:
+        try:
+            raise cause
+        except type(cause):
+            raise error  # noqa: B904 (what a wrapper without `from` does, as powertools' parameters)
+    except type(error) as caught:
+        return caught
+
+
+@pytest.mark.parametrize(
+    "error, transient",
+    [
+        (_client_error("SlowDown", 503), True),
+        (_client_error("ThrottlingException", 400), True),
+        (_client_error("ProvisionedThroughputExceededException", 400), True),
+        (_client_error("RequestLimitExceeded"), True),
+        (_client_error("InternalError", 500), True),
+        (_client_error("ServiceUnavailable", 503), True),
+        (_client_error("RequestTimeout", 400), True),
+        (_client_error("ConditionalCheckFailedException", 400), False),
+        (_client_error("AccessDenied", 403), False),
+        (_client_error("NoSuchKey", 404), False),
+        (_client_error("ValidationException", 400), False),
+        (EndpointConnectionError(endpoint_url="https://s3"), True),
+        (ReadTimeoutError(endpoint_url="https://s3"), True),
+        (ConnectTimeoutError(endpoint_url="https://s3"), True),
+        (NoCredentialsError(), False),
+        (ValueError("a bug"), False),
+        (_raised_while_handling(_client_error("ThrottlingException", 400), RuntimeError("wrapped")), True),
+        (_raised_while_handling(ValueError("a bug"), RuntimeError("wrapped")), False),
+    ],
+    ids=lambda v: (v.response["Error"]["Code"] if isinstance(v, ClientError) else type(v).__name__)
+    if isinstance(v, BaseException) else ("transient" if v else "not"),
+)
+def test_an_error_is_transient_exactly_when_the_sdk_itself_would_retry_it(error, transient):
+    assert clients.transient(error) is transient
+

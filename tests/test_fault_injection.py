@@ -32,6 +32,7 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from app import app
 from chalicelib import aws as clients
 from chalicelib import keys
+from chalicelib.http import UNAVAILABLE
 from tests.conftest import BUCKET, TABLE, deliver, image_bytes
 
 LAMBDA_ATTEMPTS = 3  # the first, and Lambda's two retries of an asynchronous event
@@ -140,6 +141,7 @@ class World:
         self.client = client
         self.faults = faults
         self.dead_letters: list[tuple[str, str]] = []
+        self.server_errors: list[tuple[str, str, int, dict, dict]] = []
 
     def request(self, method: str, path: str, **kwargs):
         """As a client does: a 5xx is tried again, anything else is the answer."""
@@ -147,6 +149,7 @@ class World:
             reply = getattr(self.client.http, method)(path, **kwargs)
             if reply.status_code < 500:
                 return reply
+            self.server_errors.append((method, path, reply.status_code, dict(reply.headers), reply.json_body))
         return reply
 
     def s3_event(self, key: str, event: str) -> None:
@@ -287,6 +290,7 @@ def expect_gone(world, s3, image, records):
     assert world.client.http.get(f"/images/{image['image_id']}").status_code == 404
 
 
+API_SCENARIOS = {"upload", "reprocess", "delete"}  # run through the API; the others through S3 events or scripts
 SCENARIOS = [
     Scenario("upload", upload_setup, upload_run, expect_one_ready),
     Scenario("ingest", ingest_setup, ingest_run, expect_one_ready),
@@ -359,11 +363,12 @@ def test_every_aws_call_can_fail_once_and_everything_still_converges(client, s3,
     faults = Faults()
     faults.install(monkeypatch)
     world = World(client, faults)
+    answered_503: list = []
 
     def attempt(kind: str | None, target: int | None) -> list[tuple[str, str]]:
         _wipe(s3, ddb)
         faults.events.clear()
-        world.dead_letters = []
+        world.dead_letters, world.server_errors = [], []
         with monkeypatch.context() as env:
             state = scenario.setup(world, s3, env)
             faults.arm(kind, target)
@@ -374,6 +379,12 @@ def test_every_aws_call_can_fail_once_and_everything_still_converges(client, s3,
             calls = list(faults.calls)
             where = f"{scenario.name}, {kind} at call {target} {faults.fired}"
             assert world.dead_letters == [], f"{where}: events given up on: {world.dead_letters}"
+            # AWS failing is never a bug: the client is told to come back, in the one error shape.
+            for method, path, status, headers, body in world.server_errors:
+                assert (status, headers.get("Retry-After"), body) == (503, "1", {"error": UNAVAILABLE}), (
+                    f"{where}: {method.upper()} {path} answered {status} {headers} {body}"
+                )
+            answered_503.extend(world.server_errors)
             try:
                 records = assert_consistent(world, s3, ddb)
                 scenario.expect(world, s3, state, records)
@@ -387,3 +398,5 @@ def test_every_aws_call_can_fail_once_and_everything_still_converges(client, s3,
         for kind in KINDS:
             attempt(kind, target)
             assert faults.fired == call, f"{scenario.name}: call {target} was {faults.fired}, not {call} as recorded"
+    if scenario.name in API_SCENARIOS:  # the faults did reach the API's client, as 503s
+        assert answered_503, f"{scenario.name}: no fault ever reached the client"

@@ -113,6 +113,28 @@ def test_a_rotated_signing_secret_takes_effect_after_the_max_age(sm, clock, monk
         assert pagination.decode(new_token, "gsi2:O#alice", "new-" + "n" * 60)
 
 
+def test_a_secret_read_still_throttled_after_the_sdks_retries_answers_503_and_is_not_cached(sm, monkeypatch, tmp_path):
+    from botocore.exceptions import ClientError
+
+    from chalicelib import aws
+    from chalicelib.http import UNAVAILABLE
+
+    arn = sm.create_secret(Name="imgstore-dev-signing", SecretString="r4nd0m-" + "k" * 57)["ARN"]
+    secret_store.reset()
+    app = load_app(monkeypatch, "none")
+
+    def throttled(**_):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetSecretValue")
+
+    with client(app, tmp_path, SIGNING_SECRET_ARN=arn) as c:
+        events = aws.client("secretsmanager").meta.events
+        events.register("before-call.secrets-manager.GetSecretValue", throttled, unique_id="throttled")
+        reply = c.http.get("/images?user_id=alice")
+        assert (reply.status_code, reply.headers["Retry-After"], reply.json_body) == (503, "1", {"error": UNAVAILABLE})
+        events.unregister("before-call.secrets-manager.GetSecretValue", unique_id="throttled")
+        assert c.http.get("/images?user_id=alice").status_code == 200  # the retry reads the secret afresh
+
+
 # -- the token secret ----------------------------------------------------------------------
 
 def test_a_rotated_token_secret_takes_effect_after_the_max_age_and_the_old_one_stops_working(
