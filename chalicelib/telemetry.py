@@ -137,22 +137,35 @@ def log_s3_event(event, get_response: Callable):
     except Exception:
         logger().exception("s3 event", extra={**line, "status": "error", "duration_ms": _ms_since(start)})
         if creating:
-            metrics().add_metric(name="ImagesFailed", unit="Count", value=1)
-            _flush()
+            _record(("ImagesFailed", "Count", 1), flush=True)
         raise
     duration = _ms_since(start)
     logger().info("s3 event", extra={**line, "status": outcome, "duration_ms": duration})
     if creating and outcome in _OUTCOME_METRICS:
-        metrics().add_metric(name=_OUTCOME_METRICS[outcome], unit="Count", value=1)
-        metrics().add_metric(name="ProcessingMs", unit="Milliseconds", value=duration)
-    _flush()
+        _record((_OUTCOME_METRICS[outcome], "Count", 1), ("ProcessingMs", "Milliseconds", duration), flush=True)
+    else:
+        _record(flush=True)
     return outcome
 
 
 def stored(nbytes: int) -> None:
     """Count bytes written to the bucket; flushed with the event's other metrics."""
     if nbytes > 0:
-        metrics().add_metric(name="BytesStored", unit="Bytes", value=nbytes)
+        _record(("BytesStored", "Bytes", nbytes), flush=False)
+
+
+def _record(*entries: tuple[str, str, float], flush: bool) -> None:
+    """Add metrics (name, unit, value), and flush if asked. Never raises: what they
+    count is already done, and a metric lost is better than an event retried, its
+    good work marked failed and done again."""
+    try:
+        for name, unit, value in entries:
+            metrics().add_metric(name=name, unit=unit, value=value)
+        if flush:
+            _flush()
+    except Exception:
+        logger().exception("could not record the %s metric", ", ".join(e[0] for e in entries) or "flushed")
+        metrics().clear_metrics()  # what could not go out would only spoil the next event's
 
 
 def _flush() -> None:

@@ -86,6 +86,51 @@ def test_a_failed_upload_is_logged_counted_and_raised_for_a_retry(client, s3, ca
     assert emf(found)[0]["ImagesFailed"] == [1.0]
 
 
+def test_a_metric_that_cannot_be_recorded_costs_the_metric_not_the_image(client, s3, capsys, jpeg, monkeypatch):
+    from chalicelib import telemetry
+    from chalicelib.store import ImageStore
+    from tests.conftest import TABLE
+
+    real = telemetry.metrics()
+
+    def refuse(*, name, **kwargs):
+        if name == "BytesStored":
+            raise ValueError("simulated: the metric set is full")
+        return type(real).add_metric(real, name=name, **kwargs)
+
+    monkeypatch.setattr(real, "add_metric", refuse)
+    key = "uploads/carol/counted.jpg"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=jpeg)
+    capsys.readouterr()
+    deliver(client, key)  # raises nothing: no retry, no second round of work
+    found = lines(capsys)
+    [line] = logs(found)
+    assert line["status"] == "ready" and ImageStore(TABLE).get(line["image_id"]).status == "ready"
+    assert [d["level"] for d in found if d.get("message") == "could not record the BytesStored metric"] == ["ERROR"]
+    [document] = emf(found)
+    assert document["ImagesIngested"] == [1.0] and "BytesStored" not in document
+
+
+def test_metrics_that_cannot_be_flushed_never_make_lambda_retry_a_finished_event(client, s3, capsys, jpeg, monkeypatch):
+    from chalicelib import telemetry
+    from chalicelib.store import ImageStore
+    from tests.conftest import TABLE
+
+    def refuse():
+        raise ValueError("simulated: a metric without a value")
+
+    monkeypatch.setattr(telemetry.metrics(), "flush_metrics", refuse)
+    key = "uploads/carol/flushed.jpg"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=jpeg)
+    capsys.readouterr()
+    deliver(client, key)  # raises whatever the handler raises: here, nothing
+    found = lines(capsys)
+    [line] = logs(found)
+    assert line["status"] == "ready" and ImageStore(TABLE).get(line["image_id"]).status == "ready"
+    [failure] = [d for d in found if d.get("message", "").startswith("could not record")]
+    assert failure["message"] == "could not record the ImagesIngested, ProcessingMs metric"
+
+
 def test_a_removed_object_logs_its_event_without_upload_metrics(client, s3, capsys):
     capsys.readouterr()
     deliver(client, "uploads/dave/gone.jpg", "ObjectRemoved:Delete")
