@@ -21,6 +21,14 @@ async function reason(reply) {
   return text.trim().slice(0, 200) || reply.statusText || "no explanation given";
 }
 
+const UNAVAILABLE_ATTEMPTS = 3;
+
+/** The wait a 503's Retry-After asks for (seconds), 1 s when absent, never over 10 s. */
+function retryAfterMs(reply) {
+  const seconds = Number.parseInt(reply.headers.get("Retry-After") || "1", 10);
+  return Math.min(Math.max(Number.isFinite(seconds) ? seconds : 1, 0), 10) * 1000;
+}
+
 export class Api {
   /** `auth()` gives {headers, userId}: what identifies the caller under this AUTH_MODE. */
   constructor(auth) {
@@ -37,10 +45,15 @@ export class Api {
       init.body = JSON.stringify(userId && method === "POST" ? { user_id: userId, ...body } : body);
     }
     let reply;
-    try {
-      reply = await fetch(target, init);
-    } catch (err) {
-      throw new ApiError(`Could not reach imgstore (${method} ${target.pathname}): the network failed or the server is down.`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        reply = await fetch(target, init);
+      } catch (err) {
+        throw new ApiError(`Could not reach imgstore (${method} ${target.pathname}): the network failed or the server is down.`);
+      }
+      // 503: AWS was briefly unavailable and nothing was left half-done, so the same request may go again.
+      if (reply.status !== 503 || attempt === UNAVAILABLE_ATTEMPTS) break;
+      await new Promise((done) => setTimeout(done, retryAfterMs(reply)));
     }
     if (!reply.ok) throw new ApiError(await reason(reply), reply.status);
     if (reply.status === 204) return null;

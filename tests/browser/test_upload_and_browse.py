@@ -236,6 +236,45 @@ def test_errors_are_shown_in_words(page, owner, tmp_path):
     assert page.locator("#errors .error").count() == 1
 
 
+def test_a_503_is_tried_again_after_its_retry_after_and_only_the_last_one_is_shown(page, web_api, owner):
+    [image_id] = ready_pictures(web_api, owner, {"patient.jpg": 6})
+    page.open()
+    page.sign_in(owner)
+    page.tile(image_id).wait_for()
+    sent: list[float] = []
+
+    def unavailable(times: int):
+        def answer(route):
+            sent.append(time.monotonic())
+            if len(sent) <= times:
+                route.fulfill(
+                    status=503,
+                    headers={"Retry-After": "1", "Content-Type": "application/json"},
+                    body='{"error": "an AWS service imgstore relies on is briefly unavailable; try again in a moment"}',
+                )
+            else:
+                route.fallback()
+
+        return answer
+
+    # Twice unavailable, then answered: the gallery fills, no error, a second between tries.
+    page.route(re.compile(r".*/images\?.*"), unavailable(2))
+    page.get_by_role("button", name="Apply filters").click()
+    page.locator("#gallery-state").filter(has_text="1 image shown").wait_for()
+    assert page.tile_ids() == [image_id]
+    assert len(sent) == 3 and all(b - a >= 0.9 for a, b in zip(sent, sent[1:])), sent
+    assert page.error_texts() == []
+
+    # Unavailable three times: the third answer is shown, in words.
+    page.unroute(re.compile(r".*/images\?.*"))
+    sent.clear()
+    page.route(re.compile(r".*/images\?.*"), unavailable(3))
+    page.get_by_role("button", name="Apply filters").click()
+    page.locator("#errors .error").filter(has_text="Listing images").wait_for()
+    assert len(sent) == 3
+    assert any("briefly unavailable; try again in a moment" in t for t in page.error_texts())
+
+
 def test_a_thumbnail_that_does_not_load_says_so(page, web_api, stack, owner):
     ready_pictures(web_api, owner, {"gone.jpg": 5})
     page.route(f"{stack.aws_url}/**", lambda route: route.fulfill(status=403, body="<Error><Code>AccessDenied</Code>"))
