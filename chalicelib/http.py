@@ -48,8 +48,9 @@ RETRY_AFTER_SECONDS = 1
 
 
 def unavailable_response() -> Response:
-    """503 with Retry-After: the request changed nothing that stays (the use-cases undo
-    a half-done write), so the same request can simply be sent again."""
+    """503 with Retry-After. The same request may simply be sent again: a half-done
+    upload was undone, a half-done delete is finished by its retry
+    (tests/test_fault_injection.py)."""
     return Response(body={"error": UNAVAILABLE}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
