@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 from botocore.exceptions import ClientError
 
 from . import aws
+from .config import URL_REVISION_SPREAD
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _REPLACED = {"412", "PreconditionFailed"}  # a HEAD's error has no body: just its status
@@ -53,10 +54,14 @@ def _install_signing_clock() -> None:
 
 @dataclass(frozen=True)
 class Window:
-    """Where `now` falls among fixed windows of `seconds` (aligned on the Unix epoch)."""
+    """Where `now` falls among fixed windows of `seconds` (aligned on the Unix epoch).
+    `changed` is when what the URLs serve last changed (Unix seconds; 0 when unknown),
+    `revision` a number that changes with it (the record's version)."""
 
     seconds: int
     now: float
+    changed: float = 0.0
+    revision: int = 0
 
     @property
     def start(self) -> int:
@@ -66,10 +71,20 @@ class Window:
     def end(self) -> int:
         return self.start + self.seconds
 
+    @property
+    def signed_at(self) -> int:
+        """The window's start, or the change if that came later in the window (never
+        after now): the URLs stay the same until the window ends or the content changes,
+        and a cache holding the old content is never asked with the new URL."""
+        return max(self.start, min(int(self.changed), int(self.now)))
+
     def url_lifetime(self, ttl: int) -> int:
-        """X-Amz-Expires for a URL signed at `start` that must stay valid `ttl`
-        seconds after it was handed out, however late in the window that was."""
-        return self.seconds + ttl
+        """X-Amz-Expires for a URL signed at `signed_at` that must stay valid `ttl`
+        seconds after it was handed out, however late in the window that was; plus
+        up to URL_REVISION_SPREAD - 1 seconds that tell two revisions of one second apart
+        (SigV4 signs whole seconds, and a reprocess can finish within the one its
+        stale mark was made in)."""
+        return self.end + ttl - self.signed_at + self.revision % URL_REVISION_SPREAD
 
 
 def cache_control(window: int, ttl: int) -> str:
@@ -211,11 +226,11 @@ class BlobStore:
     # -- presigned URLs ------------------------------------------------------
 
     def presign_get(self, key: str, window: Window, ttl: int, download_as: str | None = None) -> str:
-        """A GET URL signed at the start of `window`: the same string for every
-        call in the window, valid until `ttl` seconds after the window's end."""
+        """A GET URL signed at `window.signed_at`: the same string for every call in
+        the window until the content changes, valid until `ttl` seconds after the window's end."""
         _install_signing_clock()
         s3 = self._s3  # created (and its credentials resolved) outside the fixed clock
-        at = datetime.fromtimestamp(window.start, UTC).replace(tzinfo=None)
+        at = datetime.fromtimestamp(window.signed_at, UTC).replace(tzinfo=None)
         token = _SIGNING_TIME.set(at)
         try:
             params = {"Bucket": self.bucket, "Key": key}

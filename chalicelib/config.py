@@ -53,8 +53,9 @@ class Settings:
     max_frames: int = 100
     upload_url_ttl: int = 300
     view_url_ttl: int = 3600
-    # GET URLs are signed at the start of the current window of this many
-    # seconds, so they stay byte-identical (and cacheable) all through it.
+    # GET URLs are signed at the start of the current window of this many seconds
+    # (or at the record's change, if later), so they stay byte-identical (and
+    # cacheable) all through it until the image changes.
     url_window: int = 900
     pending_ttl_days: int = 2
     # How long a rejected original stays in quarantine (the bucket's lifecycle
@@ -159,14 +160,19 @@ def _signing_secret(env) -> str | None:
 
 
 MAX_PRESIGN_SECONDS = 7 * 86400  # SigV4 refuses a presigned URL that lives longer
+# A GET URL's expiry also carries the record's version modulo this (blobs.Window), so
+# two renderings within one second get different URLs; it lives up to 59 s longer.
+URL_REVISION_SPREAD = 60
 
 
 def _url_window(env: Any) -> int:
     window = _int(env, "URL_WINDOW", 900)
     lifetime = window + _int(env, "VIEW_URL_TTL", 3600)
-    if lifetime > MAX_PRESIGN_SECONDS:
+    longest = MAX_PRESIGN_SECONDS - (URL_REVISION_SPREAD - 1)
+    if lifetime > longest:
         raise RuntimeError(
-            f"URL_WINDOW + VIEW_URL_TTL is {lifetime} s; a presigned URL may live at most {MAX_PRESIGN_SECONDS} s"
+            f"URL_WINDOW + VIEW_URL_TTL is {lifetime} s; at most {longest} s, so that with the "
+            f"{URL_REVISION_SPREAD - 1} s that tell revisions apart a URL lives at most {MAX_PRESIGN_SECONDS} s (SigV4)"
         )
     return window
 

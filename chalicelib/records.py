@@ -30,6 +30,11 @@ def now_iso() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
+def epoch(iso: str) -> float:
+    """Unix seconds of a `now_iso` timestamp (0.0 for an empty one)."""
+    return datetime.fromisoformat(iso).timestamp() if iso else 0.0
+
+
 _SPACE = "[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]"  # Unicode's space separators (Zs)
 # Never in a tag: '#' separates the parts of index keys, ',' separates tags in
 # a raw upload's query, and control, line-breaking and format characters.

@@ -17,7 +17,7 @@ from .auth.principal import Caller
 from .blobs import Window
 from .errors import Conflict, NotFound
 from .lifecycle import UseCases, expires_at, mark_stale, purge, set_fields
-from .records import ImageRecord
+from .records import ImageRecord, epoch
 from .secret_store import pagination_secret
 from .store import index_for
 from .validation import ListQuery, Metadata, PresignedUpload, Upload
@@ -110,12 +110,18 @@ class ImageService(UseCases):
         start = pagination.decode(query.next_token, scope, secret) if query.next_token else None
         page = self.store.list(owner=owner, tag=query.tag, status=query.status, limit=query.limit, start_key=start)
         token = pagination.encode(page.last_key, scope, secret) if page.last_key else None
-        window = self._window()
-        images = [{**r.to_api(), "thumbnail_url": self._thumbnail_url(r, window)} for r in page.records]
+        now = _now()
+        images = [{**r.to_api(), "thumbnail_url": self._thumbnail_url(r, self._window(r, now))} for r in page.records]
         return {"images": images, "count": len(images), "next_token": token}
 
-    def _window(self) -> Window:
-        return Window(self.settings.url_window, _now())
+    def _window(self, record: ImageRecord, now: float | None = None) -> Window:
+        """Where the record's URLs are signed: at the start of the URL window, or when the
+        record last changed if that came later, with its version in the expiry. New bytes at
+        the same key (a reprocess, an object uploaded again) so get new URLs at once, and no
+        cache serves the old ones."""
+        return Window(
+            self.settings.url_window, _now() if now is None else now, epoch(record.updated_at), record.version
+        )
 
     def _signed(self, key: str, window: Window, download_as: str | None = None) -> str:
         return self.blobs.presign_get(key, window, self.settings.view_url_ttl, download_as=download_as)
@@ -152,7 +158,7 @@ class ImageService(UseCases):
         """The record and its URLs. They are signed at the start of the URL window
         and stay valid VIEW_URL_TTL after its end, so at least `expires_in` from now."""
         record = self._get(caller, image_id)
-        window = self._window()
+        window = self._window(record)
         return {
             **record.to_api(),
             "urls": self._urls(record, download, window),
@@ -165,10 +171,10 @@ class ImageService(UseCases):
         if variant == "original":
             if record.status == "rejected":
                 raise NotFound(f"image '{image_id}' was rejected: {record.status_reason}")
-            return self._signed(record.original_key, self._window())
+            return self._signed(record.original_key, self._window(record))
         if variant not in record.variants:
             raise NotFound(f"variant '{variant}' of image '{image_id}' is not available (status {record.status})")
-        return self._signed(record.variants[variant].key, self._window())
+        return self._signed(record.variants[variant].key, self._window(record))
 
     def update(self, caller: Caller, image_id: str, changes: dict[str, Any]) -> ImageRecord:
         saved = set_fields(self.store, image_id, changes, current=self._get(caller, image_id))

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 
+from chalicelib.config import URL_REVISION_SPREAD as REVISION_SPREAD
+from chalicelib.records import epoch
+from chalicelib.store import ImageStore
 from tests.conftest import BUCKET, TABLE, deliver, image_bytes
 
 JSON = {"content-type": "application/json"}
@@ -233,13 +237,18 @@ def test_a_tampered_or_foreign_next_token_is_400(client, jpeg):
 
 def test_get_returns_the_record_with_presigned_urls(client, jpeg):
     image = ready(client, jpeg, filename="cat.jpg")
-    # Signed at the start of the 900 s URL window, valid 3600 s after its end: at least 3600 s left.
+    # Signed at the start of the 900 s URL window, or when the record last changed if that was
+    # later (it was just made ready), valid 3600 s after the window's end: at least 3600 s left.
     assert image["status"] == "ready" and image["expires_in"] == 3600
     assert set(image["urls"]) == {"original", "thumb", "medium", "large"}
+    revision = ImageStore(TABLE).get(image["image_id"]).version % REVISION_SPREAD
     for name, url in image["urls"].items():
         query = parse_qs(urlparse(url).query)
-        assert query["X-Amz-Expires"] == ["4500"] and query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
-        assert "response-content-disposition" not in query
+        signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+        end = signed + int(query["X-Amz-Expires"][0]) - 3600 - revision
+        assert end % 900 == 0 and end - 900 <= signed < end
+        assert signed == max(end - 900, int(epoch(image["updated_at"])))
+        assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and "response-content-disposition" not in query
     assert image["thumbnail_url"] == image["urls"]["thumb"]
     assert isinstance(image["width"], int) and isinstance(image["variants"]["thumb"]["size_bytes"], int)
 

@@ -3,6 +3,7 @@ the window gets byte-identical URLs and the browser's cache answers."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
@@ -10,8 +11,12 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from chalicelib.blobs import BlobStore, Window, cache_control
-from tests.conftest import BUCKET
+from chalicelib.config import URL_REVISION_SPREAD as REVISION_SPREAD
+from chalicelib.store import ImageStore
+from tests.conftest import BUCKET, TABLE
 from tests.test_api import ready, upload
+
+JSON = {"Content-Type": "application/json"}
 
 W = 900
 TTL = 3600
@@ -26,12 +31,34 @@ def amz_date(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def amz_iso(epoch: int) -> str:
+    """`epoch` as the records write their timestamps."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
 def test_window_boundaries():
     assert Window(W, START).start == START and Window(W, START).end == START + W
     assert Window(W, START + W - 0.001).start == START  # the last instant still belongs to it
     assert Window(W, START + W).start == START + W  # the boundary opens the next one
     assert Window(W, START - 1).start == START - W
     assert Window(W, START + 5).url_lifetime(TTL) == W + TTL
+
+
+def test_a_change_within_the_window_moves_the_signing_time_to_it_and_never_past_now():
+    assert Window(W, START + 500).signed_at == START  # nothing changed: the window's start
+    assert Window(W, START + 500, changed=START - 3).signed_at == START  # changed in an earlier window
+    changed = Window(W, START + 500, changed=START + 200.7)
+    assert changed.signed_at == START + 200  # SigV4 signs whole seconds
+    assert changed.url_lifetime(TTL) == W - 200 + TTL  # still valid TTL after the window's end
+    skewed = Window(W, START + 500, changed=START + 501.2)  # another machine's clock ran ahead
+    assert skewed.signed_at == START + 500
+
+
+def test_two_revisions_within_one_second_differ_in_their_expiry():
+    one, two = (Window(W, START + 500, changed=START + 200.1, revision=r) for r in (6, 7))
+    assert one.signed_at == two.signed_at == START + 200
+    assert (one.url_lifetime(TTL), two.url_lifetime(TTL)) == (W - 200 + TTL + 6, W - 200 + TTL + 7)
+    assert Window(W, START, revision=REVISION_SPREAD + 6).url_lifetime(TTL) == W + TTL + 6
 
 
 def test_one_url_for_the_whole_window_and_a_new_one_after_it(aws):
@@ -110,6 +137,39 @@ def test_api_urls_are_the_same_on_every_call_in_a_window(client, jpeg, monkeypat
     assert query(early["thumbnail_url"])["X-Amz-Date"] == amz_date(START)
 
 
+def test_a_record_that_changes_gets_new_urls_at_once_and_keeps_them_to_the_windows_end(client, jpeg, monkeypatch):
+    """New bytes under the same keys (a reprocess, an object uploaded again) must not be
+    hidden by a cached copy fetched through the same URL: the record's change moves the
+    signing time, so every URL of the image changes with it."""
+    from chalicelib import records
+
+    image = ready(client, jpeg)
+    path = f"/images/{image['image_id']}"
+    clock = {"now": START + 100}
+    monkeypatch.setattr("chalicelib.service._now", lambda: clock["now"])
+    before = client.http.get(path).json_body
+    monkeypatch.setattr(records, "now_iso", lambda: amz_iso(START + 200))
+    assert client.http.patch(path, body=json.dumps({"title": "changed"}), headers=JSON).status_code == 200
+    clock["now"] = START + 300
+    after = client.http.get(path).json_body
+    assert all(after["urls"][name] != url for name, url in before["urls"].items())
+    assert query(after["urls"]["thumb"])["X-Amz-Date"] == amz_date(START + 200)
+    revision = ImageStore(TABLE).get(image["image_id"]).version % REVISION_SPREAD
+    assert query(after["urls"]["thumb"])["X-Amz-Expires"] == str(W - 200 + TTL + revision)
+    # A second change within that same second still gives new URLs.
+    assert client.http.patch(path, body=json.dumps({"title": "again"}), headers=JSON).status_code == 200
+    again = client.http.get(path).json_body
+    assert query(again["urls"]["thumb"])["X-Amz-Date"] == amz_date(START + 200)
+    assert all(again["urls"][name] != url for name, url in after["urls"].items())
+    after = again
+    clock["now"] = START + W - 1
+    assert client.http.get(path).json_body["urls"] == after["urls"]  # stable again until the window ends
+    listed = client.http.get("/images?user_id=alice").json_body["images"]
+    assert [i["thumbnail_url"] for i in listed] == [after["thumbnail_url"]]
+    clock["now"] = START + W
+    assert query(client.http.get(path).json_body["thumbnail_url"])["X-Amz-Date"] == amz_date(START + W)
+
+
 def test_the_list_gives_each_tile_its_thumbnail_url(client, jpeg, monkeypatch):
     done = ready(client, jpeg)
     pending = upload(client, jpeg).json_body
@@ -143,6 +203,9 @@ def test_urls_may_not_outlive_what_sigv4_allows():
     from chalicelib import config
 
     base = {"IMAGES_BUCKET": "b", "IMAGES_TABLE": "t"}
-    assert config.load({**base, "URL_WINDOW": "86400", "VIEW_URL_TTL": str(6 * 86400)}).url_window == 86400
-    with pytest.raises(RuntimeError, match="URL_WINDOW \\+ VIEW_URL_TTL is 604801 s"):
-        config.load({**base, "URL_WINDOW": "86401", "VIEW_URL_TTL": str(6 * 86400)})
+    # 604800 s (seven days), less the 59 s a URL's expiry may add to tell revisions apart.
+    assert config.load({**base, "URL_WINDOW": "86341", "VIEW_URL_TTL": str(6 * 86400)}).url_window == 86341
+    with pytest.raises(RuntimeError, match="URL_WINDOW \\+ VIEW_URL_TTL is 604742 s; at most 604741 s"):
+        config.load({**base, "URL_WINDOW": "86342", "VIEW_URL_TTL": str(6 * 86400)})
+    longest = Window(86341, START + 86340, revision=REVISION_SPREAD - 1).url_lifetime(6 * 86400)
+    assert longest == 604800

@@ -105,6 +105,46 @@ def test_a_reload_within_the_window_downloads_no_thumbnail_again(page, web_api, 
     save_json("requests.json", {"gallery_view": summary(first), "reload": summary(again)})
 
 
+def test_a_picture_uploaded_again_under_its_key_is_shown_new_at_once_not_from_the_cache(
+    page, web_api, stack, owner
+):
+    """The same key, the same image id and the same variant keys, but new bytes: the
+    record's change gives the thumbnail a new URL, so the browser fetches it instead of
+    showing its cached copy of the old picture for the rest of the URL window."""
+    from chalicelib import keys
+
+    _stay_inside_one_window()
+    s3 = stack.client("s3")
+    key = f"uploads/{owner}/avatar.jpg"
+    image_id = keys.image_id_for_object(stack.bucket, key)
+    s3.put_object(Bucket=stack.bucket, Key=key, Body=picture(11), ContentType="image/jpeg")
+    first = web_api.wait_for([image_id])[image_id]
+
+    network = NetworkLog(page)
+    page.open()
+    page.sign_in(owner)
+    page.wait_thumbnails(1)
+    [old_src] = page.locator("#gallery img").evaluate_all("is => is.map(i => i.src)")
+    network.take()
+
+    s3.put_object(Bucket=stack.bucket, Key=key, Body=picture(12), ContentType="image/jpeg")
+    deadline = time.monotonic() + 60
+    while (record := web_api.record(image_id))["sha256"] == first["sha256"] or record["status"] != "ready":
+        assert time.monotonic() < deadline, f"the new picture never became ready: {record['status']}"
+        time.sleep(0.2)
+    assert record["variants"]["thumb"]["key"] == first["variants"]["thumb"]["key"]  # the same object key
+
+    page.reload()
+    page.locator("#workspace").wait_for()
+    page.wait_thumbnails(1)
+    [new_src] = page.locator("#gallery img").evaluate_all("is => is.map(i => i.src)")
+    assert new_src != old_src
+    [fetched] = [r for r in network.take() if r["url"] == new_src]
+    assert fetched["cache"] == [] and fetched["status"] == 200 and fetched["bytes"] > 1000, fetched
+    # And what it fetched is the new thumbnail's bytes.
+    assert requests.get(new_src, timeout=30).content == s3.get_object(Bucket=stack.bucket, Key=record["variants"]["thumb"]["key"])["Body"].read()
+
+
 def test_token_sign_in_shows_only_the_callers_images(token_page, token_stack):
     secret = token_stack.token_secret
     alice, bob = issue_token("alice", secret), issue_token("bob", secret)
