@@ -155,8 +155,9 @@ class ImageService(UseCases):
         return urls
 
     def get(self, caller: Caller, image_id: str, download: bool = False) -> dict[str, Any]:
-        """The record and its URLs. They are signed at the start of the URL window
-        and stay valid VIEW_URL_TTL after its end, so at least `expires_in` from now."""
+        """The record and its URLs. They are signed at the start of the URL window (or at
+        the record's change, if later; `_window`) and stay valid VIEW_URL_TTL after its end,
+        so at least `expires_in` from now."""
         record = self._get(caller, image_id)
         window = self._window(record)
         return {

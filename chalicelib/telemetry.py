@@ -141,10 +141,9 @@ def log_s3_event(event, get_response: Callable):
         raise
     duration = _ms_since(start)
     logger().info("s3 event", extra={**line, "status": outcome, "duration_ms": duration})
-    if creating and outcome in _OUTCOME_METRICS:
-        _record((_OUTCOME_METRICS[outcome], "Count", 1), ("ProcessingMs", "Milliseconds", duration), flush=True)
-    else:
-        _record(flush=True)
+    counted = creating and outcome in _OUTCOME_METRICS
+    entries = [(_OUTCOME_METRICS[outcome], "Count", 1), ("ProcessingMs", "Milliseconds", duration)] if counted else []
+    _record(*entries, flush=True)
     return outcome
 
 
