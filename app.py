@@ -5,10 +5,11 @@ from typing import cast
 from chalice import Chalice
 from chalice.app import Request
 
-from chalicelib import auth, config, cors, http, openapi, telemetry, validation
+from chalicelib import auth, config
 from chalicelib.auth import gateway
-from chalicelib.ingest import ImageProcessor
-from chalicelib.service import ImageService
+from chalicelib.edge import cors, http, openapi, telemetry, validation
+from chalicelib.usecases.api import ImageService
+from chalicelib.usecases.s3_events import ImageProcessor
 
 app = Chalice(app_name="imgstore")
 app.api.binary_types.extend(http.EXTRA_BINARY_TYPES)
@@ -107,12 +108,12 @@ def delete_image(image_id):
     return {"message": "image deleted", "image_id": image_id}
 
 
-# -- the web app (chalicelib/web/); its module is imported only when these are called --
+# -- the web app (chalicelib/edge/web/); its module is imported only when these are called --
 
 
 @app.route("/", methods=["GET"], content_types=http.ANY)
 def web_index():
-    from chalicelib import webapp
+    from chalicelib.edge import webapp
 
     request = current()
     webapp.page_query(http.params(request))
@@ -122,7 +123,7 @@ def web_index():
 
 @app.route("/app/{name}", methods=["GET"], content_types=http.ANY)
 def web_asset(name):
-    from chalicelib import webapp
+    from chalicelib.edge import webapp
 
     request = current()
     validation.query(http.params(request), ())
@@ -131,7 +132,7 @@ def web_asset(name):
 
 @app.route("/client-config", methods=["GET"], content_types=http.ANY)
 def client_config():
-    from chalicelib import webapp
+    from chalicelib.edge import webapp
 
     validation.query(http.params(current()), ())
     return webapp.client_config(config.load())

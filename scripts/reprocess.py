@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a file: the project's packages become importable
 
 from chalicelib.auth import Caller  # noqa: E402
-from chalicelib.errors import ImgstoreError  # noqa: E402
-from chalicelib.ingest import ImageProcessor  # noqa: E402
-from chalicelib.service import ImageService  # noqa: E402
+from chalicelib.domain.errors import ImgstoreError  # noqa: E402
+from chalicelib.usecases.api import ImageService  # noqa: E402
+from chalicelib.usecases.s3_events import ImageProcessor  # noqa: E402
 from scripts.bootstrap import stage_environment  # noqa: E402
 
 # It runs with the stage's AWS credentials, so it acts for every owner.

@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 LIB = ROOT / "chalicelib"
 
 DOMAIN = [
-    "chalicelib.records", "chalicelib.keys", "chalicelib.store", "chalicelib.blobs", "chalicelib.pagination",
-    "chalicelib.lifecycle", "chalicelib.service", "chalicelib.ingest", "chalicelib.imaging", "chalicelib.errors",
-    "chalicelib.limits", "chalicelib.auth",
+    "chalicelib.domain.records", "chalicelib.domain.keys", "chalicelib.adapters.store", "chalicelib.adapters.blobs", "chalicelib.usecases.pagination",
+    "chalicelib.usecases.lifecycle", "chalicelib.usecases.api", "chalicelib.usecases.s3_events", "chalicelib.imaging", "chalicelib.domain.errors",
+    "chalicelib.domain.upload_limits", "chalicelib.auth",
 ]
 
 
@@ -39,14 +39,14 @@ def test_the_domain_loads_without_chalice():
 
 
 def test_the_api_and_the_event_handlers_share_the_lifecycle_not_each_other():
-    assert "chalicelib.service" not in imported_modules(LIB / "ingest.py")
-    assert "chalicelib.ingest" not in imported_modules(LIB / "service.py")
-    assert "chalicelib.lifecycle" in imported_modules(LIB / "ingest.py")
-    assert "chalicelib.lifecycle" in imported_modules(LIB / "service.py")
+    assert "chalicelib.usecases.api" not in imported_modules(LIB / "ingest.py")
+    assert "chalicelib.usecases.s3_events" not in imported_modules(LIB / "service.py")
+    assert "chalicelib.usecases.lifecycle" in imported_modules(LIB / "ingest.py")
+    assert "chalicelib.usecases.lifecycle" in imported_modules(LIB / "service.py")
 
 
 def test_adapters_never_call_use_cases():
-    use_cases = {"chalicelib.service", "chalicelib.ingest", "chalicelib.lifecycle"}
+    use_cases = {"chalicelib.usecases.api", "chalicelib.usecases.s3_events", "chalicelib.usecases.lifecycle"}
     for adapter in ("store.py", "blobs.py"):
         assert imported_modules(LIB / adapter) & use_cases == set(), adapter
 

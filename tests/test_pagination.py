@@ -1,8 +1,8 @@
 """Pagination tokens are opaque, round-trip, and refuse tampering or reuse elsewhere."""
 import pytest
 
-from chalicelib import pagination
-from chalicelib.errors import Invalid
+from chalicelib.domain.errors import Invalid
+from chalicelib.usecases import pagination
 
 KEY = {"pk": "IMG#abc", "sk": "IMAGE", "gsk": "2026-01-01T00:00:00.000Z#abc", "g2pk": "O#alice"}
 

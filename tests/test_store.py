@@ -6,10 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib import aws, keys
-from chalicelib.errors import Conflict, Invalid
-from chalicelib.records import ImageRecord
-from chalicelib.store import ImageStore, index_for
+from chalicelib.adapters import aws
+from chalicelib.adapters.store import ImageStore, index_for
+from chalicelib.domain import keys
+from chalicelib.domain.errors import Conflict, Invalid
+from chalicelib.domain.records import ImageRecord
 from tests.conftest import TABLE
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from chalice.app import AuthRequest, AuthResponse
 
 from .. import config
-from .secrets import token_secret
+from .token_secret import token_secret
 from .tokens import InvalidToken, verify_token
 
 

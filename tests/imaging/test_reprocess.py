@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from chalicelib import keys
-from chalicelib.ingest import ImageProcessor
+from chalicelib.domain import keys
+from chalicelib.usecases.s3_events import ImageProcessor
 from tests.conftest import BUCKET, ROOT, deliver
 
 from . import corpus
@@ -106,7 +106,7 @@ def test_the_script_can_hand_the_work_to_the_handler(client, s3, monkeypatch):
 
 def test_the_api_never_loads_pillow():
     # Cold starts: the API function imports app.py and runs the API use-cases only.
-    code = ("import sys; import app; from chalicelib import service, http, validation; "
+    code = ("import sys; import app; from chalicelib.usecases import api; from chalicelib.edge import http, validation; "
             "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('PIL', 'pillow_heif', 'blurhash')); "
             "print(loaded); sys.exit(1 if loaded else 0)")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import keys
+from ..domain import keys
 
 NAMESPACE = "imgstore"
 SERVICE = "imgstore"

@@ -10,8 +10,10 @@ from typing import Any
 
 from chalice.app import Request, Response
 
-from . import aws, errors, formats, validation
-from .config import Settings
+from ..adapters import aws
+from ..config import Settings
+from ..domain import errors, formats
+from . import validation
 
 log = logging.getLogger(__name__)
 

@@ -12,15 +12,16 @@ import logging
 import time
 from typing import Any
 
-from . import keys, pagination
-from .auth.principal import Caller
-from .blobs import Window
-from .errors import Conflict, NotFound
+from ..adapters.blobs import Window
+from ..adapters.secrets import pagination_secret
+from ..adapters.store import index_for
+from ..auth.principal import Caller
+from ..domain import keys
+from ..domain.errors import Conflict, NotFound
+from ..domain.records import ImageRecord, epoch
+from ..edge.validation import ListQuery, Metadata, PresignedUpload, Upload
+from . import pagination
 from .lifecycle import UseCases, expires_at, mark_stale, purge, set_fields
-from .records import ImageRecord, epoch
-from .secret_store import pagination_secret
-from .store import index_for
-from .validation import ListQuery, Metadata, PresignedUpload, Upload
 
 log = logging.getLogger(__name__)
 

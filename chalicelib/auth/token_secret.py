@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from .. import config, secret_store
+from .. import config
+from ..adapters import secrets
 
 
 def token_secret(env: Mapping[str, str] | None = None) -> str:
@@ -17,10 +18,10 @@ def token_secret(env: Mapping[str, str] | None = None) -> str:
     if env.get("AUTH_TOKEN_SECRET"):
         return env["AUTH_TOKEN_SECRET"]
     if env.get("AUTH_TOKEN_SECRET_ARN"):
-        return secret_store.get(env["AUTH_TOKEN_SECRET_ARN"], config.secrets_max_age(env))
+        return secrets.get(env["AUTH_TOKEN_SECRET_ARN"], config.secrets_max_age(env))
     raise RuntimeError("AUTH_MODE=token needs AUTH_TOKEN_SECRET or AUTH_TOKEN_SECRET_ARN")
 
 
 def reset() -> None:
     """Forget the cached secrets (tests, or at once after rotating one)."""
-    secret_store.reset()
+    secrets.reset()

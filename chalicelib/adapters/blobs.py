@@ -12,8 +12,8 @@ from urllib.parse import quote, urlsplit
 
 from botocore.exceptions import ClientError
 
+from ..config import URL_REVISION_SPREAD
 from . import aws
-from .config import URL_REVISION_SPREAD
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _REPLACED = {"412", "PreconditionFailed"}  # a HEAD's error has no body: just its status

@@ -16,12 +16,13 @@ import hashlib
 import logging
 from typing import Any
 
-from . import keys, telemetry
-from .blobs import ObjectInfo, cache_control
-from .errors import Conflict
+from ..adapters.blobs import ObjectInfo, cache_control
+from ..domain import keys
+from ..domain.errors import Conflict
+from ..domain.records import ImageRecord, Variant
+from ..domain.upload_limits import upload_size_problem
+from ..edge import telemetry
 from .lifecycle import UseCases, expires_at, mark_stale, purge, set_fields
-from .limits import upload_size_problem
-from .records import ImageRecord, Variant
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class ImageProcessor(UseCases):
         if data is None:
             return "gone"  # replaced meanwhile; the newer object has its own event
 
-        from . import imaging  # only the event handler pays for Pillow
+        from .. import imaging
 
         try:
             result = imaging.process(data, self.settings)

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import config, keys
-from .blobs import BlobStore
-from .config import Settings
-from .errors import Conflict
-from .records import ImageRecord
-from .store import ImageStore
+from .. import config
+from ..adapters.blobs import BlobStore
+from ..adapters.store import ImageStore
+from ..config import Settings
+from ..domain import keys
+from ..domain.errors import Conflict
+from ..domain.records import ImageRecord
 
 DAY = 86400
 

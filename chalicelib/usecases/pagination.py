@@ -13,7 +13,7 @@ import hmac
 import json
 from typing import Any
 
-from .errors import Invalid
+from ..domain.errors import Invalid
 
 
 def _b64(data: bytes) -> str:

@@ -26,9 +26,9 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from ..domain.errors import Conflict, Invalid
+from ..domain.records import ImageRecord
 from . import aws
-from .errors import Conflict, Invalid
-from .records import ImageRecord
 
 INDEXES = ("gsi1", "gsi2", "gsi3", "gsi4")
 _ser = TypeSerializer()

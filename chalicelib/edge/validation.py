@@ -16,11 +16,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import formats, keys
-from .config import Settings
-from .errors import Invalid, TooLarge
-from .limits import bytes_text
-from .records import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, STATUSES, normalize_tags
+from ..config import Settings
+from ..domain import formats, keys
+from ..domain.errors import Invalid, TooLarge
+from ..domain.records import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, STATUSES, normalize_tags
+from ..domain.upload_limits import bytes_text
 
 _NAMES = {str: "a string", int: "an integer", list: "a list", bool: "a boolean"}
 _LIMIT = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() takes "²" and "５" too
