@@ -360,7 +360,7 @@ def test_a_500_carries_no_internals(client, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("secret table name imgstore-dev-images")
 
-    monkeypatch.setattr("chalicelib.usecases.api.ImageService.list", explode)
+    monkeypatch.setattr("chalicelib.usecases.api.ApiService.list", explode)
     reply = client.http.get("/images")
     assert reply.status_code == 500
     assert reply.json_body["error"] == "internal server error"

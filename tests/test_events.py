@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from app import app
+from chalicelib import bootstrap
 from chalicelib.domain import keys
 from tests.conftest import BUCKET, deliver, image_bytes
 from tests.test_api import objects, ready, upload
@@ -270,7 +271,6 @@ def test_events_outside_uploads_or_from_another_bucket_are_ignored(client, s3, j
 def test_a_failure_while_the_image_is_being_deleted_does_not_bring_it_back(client, s3, jpeg, monkeypatch):
     from chalicelib import config
     from chalicelib.adapters.store import ImageStore
-    from chalicelib.usecases.s3_events import ImageProcessor
 
     key = "uploads/alice/doomed.jpg"
     image_id = direct_put(client, s3, key, jpeg)
@@ -282,7 +282,7 @@ def test_a_failure_while_the_image_is_being_deleted_does_not_bring_it_back(clien
 
     monkeypatch.setattr("chalicelib.imaging.process", delete_begins_then_processing_fails)
     with pytest.raises(RuntimeError, match="boom"):
-        ImageProcessor.from_environment().reprocess(image_id)
+        bootstrap.s3_events().reprocess(image_id)
     record = store.get(image_id)
     assert record.deleting and record.status == "ready"
     assert client.http.get("/images").json_body["count"] == 0

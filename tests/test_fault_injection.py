@@ -30,6 +30,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from app import app
+from chalicelib import bootstrap
 from chalicelib.adapters import aws as clients
 from chalicelib.domain import keys
 from chalicelib.edge.http import UNAVAILABLE
@@ -256,12 +257,11 @@ def restore_setup(world, s3, monkeypatch):
 
 
 def restore_run(world, s3, image_id):
-    from chalicelib.usecases.s3_events import ImageProcessor
 
     outcome = None
     for _ in range(CLIENT_ATTEMPTS):  # the operator runs make reprocess --restore again after an error
         try:
-            outcome = ImageProcessor.from_environment().restore(image_id)
+            outcome = bootstrap.s3_events().restore(image_id)
             break
         except Exception:
             continue

@@ -10,9 +10,9 @@ from urllib.parse import unquote
 import pytest
 from botocore.exceptions import ClientError
 
+from chalicelib import bootstrap
 from chalicelib.adapters.store import ImageStore
 from chalicelib.domain import keys
-from chalicelib.usecases.s3_events import ImageProcessor
 from tests.conftest import BUCKET, TABLE, deliver, image_bytes
 from tests.test_api import objects
 
@@ -258,7 +258,7 @@ def test_an_operator_restores_a_quarantined_original_and_it_is_judged_again(clie
     assert "pixels; the limit is 1000 pixels" in record(image_id).status_reason
     monkeypatch.setenv("MAX_PIXELS", "50000000")
 
-    processor = ImageProcessor.from_environment
+    processor = bootstrap.s3_events
     assert processor().restore(image_id) == "restored"
     back = record(image_id)
     assert back.status == "pending" and back.expires_at is None and back.quarantine_key == f"quarantine/{key}"
@@ -274,7 +274,7 @@ def test_an_operator_restores_a_quarantined_original_and_it_is_judged_again(clie
 def test_a_restored_original_rejected_again_goes_back_to_quarantine(client, s3):
     key = "uploads/alice/notes.jpg"
     image_id = rejected(client, s3, key)
-    assert ImageProcessor.from_environment().restore(image_id) == "restored"
+    assert bootstrap.s3_events().restore(image_id) == "restored"
     deliver(client, key, "ObjectCreated:Copy")
     again = record(image_id)
     assert again.status == "rejected" and again.quarantine_key == f"quarantine/{key}"
@@ -284,7 +284,7 @@ def test_a_restored_original_rejected_again_goes_back_to_quarantine(client, s3):
 
 
 def test_restoring_what_cannot_be_restored_says_why(client, s3, jpeg):
-    processor = ImageProcessor.from_environment()
+    processor = bootstrap.s3_events()
     assert processor.restore("0" * 32) == "unknown"
     good = put(s3, "uploads/alice/good.jpg", jpeg)
     deliver(client, "uploads/alice/good.jpg")

@@ -124,39 +124,45 @@ def test_routes_without_a_body_ignore_the_content_type(client, method, path, con
 
 # -- 6. a user's delete wins over background work ---------------------------------------
 
-def test_a_delete_wins_over_the_s3_handler_saving_meanwhile(client, s3, ddb, monkeypatch):
+def test_a_delete_wins_over_the_s3_handler_saving_meanwhile(client, s3, ddb):
     """The handler saves the record (after a reprocess, say) between the delete's
     read and its mark: the delete still finishes, with no 409."""
-    from chalicelib.usecases.api import ImageService
+    from chalicelib import bootstrap
+    from chalicelib.auth import ANONYMOUS
+    from chalicelib.usecases.api import ApiService
     from chalicelib.usecases.lifecycle import set_fields
     from tests.conftest import deliver
 
     image = post_json(client, "/images", upload_body(tags=["a", "b"])).json_body
     deliver(client, image["original_key"])
-    find = ImageService._find
+    real = bootstrap.api()
 
-    def raced(self, caller, image_id):
-        found = find(self, caller, image_id)
-        for _ in range(8):  # a busy writer: more saves than any retry budget
-            set_fields(self.store, image_id, {"status_reason": None, "tags": ["a", "c"]})
-        return found
+    class BusyWriter:
+        """The real store, with a busy writer saving right after each read:
+        more saves than any retry budget."""
 
-    monkeypatch.setattr(ImageService, "_find", raced)
-    reply = client.http.delete(f"/images/{image['image_id']}")
-    assert reply.status_code == 200, reply.body
-    monkeypatch.undo()
+        def __getattr__(self, name):
+            return getattr(real.store, name)
+
+        def get(self, image_id):
+            found = real.store.get(image_id)
+            for _ in range(8):
+                set_fields(real.store, image_id, {"status_reason": None, "tags": ["a", "c"]})
+            return found
+
+    ApiService(real.settings, BusyWriter(), real.blobs).delete(ANONYMOUS, image["image_id"])
     assert nothing_written(s3, ddb)  # the tag items the racing save wrote went too
 
 
 def test_once_marked_the_handler_no_longer_saves(client, s3, ddb):
+    from chalicelib import bootstrap
     from chalicelib.usecases import lifecycle
-    from chalicelib.usecases.api import ImageService
 
     image = post_json(client, "/images", upload_body()).json_body
-    images = ImageService.from_environment()
+    images = bootstrap.api()
     record = images.store.get(image["image_id"])
     images.store.mark_deleting(record)
-    assert lifecycle.set_fields(images.store, image["image_id"], {"status": "ready"}) is None
+    assert lifecycle.set_fields(images.store, image["image_id"], {"status": "ready"}) == lifecycle.Unsaved.DELETING
     assert images.store.get(image["image_id"]).deleting
 
 

@@ -10,7 +10,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from chalicelib.adapters.blobs import BlobStore, Window, cache_control
+from chalicelib.adapters.blobs import BlobStore
+from chalicelib.adapters.presigning import Window, cache_control
 from chalicelib.adapters.store import ImageStore
 from chalicelib.config import URL_REVISION_SPREAD as REVISION_SPREAD
 from tests.conftest import BUCKET, TABLE

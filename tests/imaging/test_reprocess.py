@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from chalicelib import bootstrap
 from chalicelib.domain import keys
-from chalicelib.usecases.s3_events import ImageProcessor
 from tests.conftest import BUCKET, ROOT, deliver
 
 from . import corpus
@@ -56,7 +56,7 @@ def test_the_route_has_the_handler_render_the_new_presets_and_drop_the_old(clien
 
 def test_an_event_for_unchanged_bytes_renders_again_only_when_the_presets_changed(client, s3, monkeypatch):
     image_id, key = _ready_image(client, s3)
-    processor = ImageProcessor.from_environment
+    processor = bootstrap.s3_events
     assert processor().ingest(BUCKET, key) == "unchanged"  # S3 delivering the event twice
     monkeypatch.setenv("VARIANT_PRESETS", NEW_PRESETS)
     assert processor().ingest(BUCKET, key) == "ready"
