@@ -44,6 +44,7 @@ SORT_KEY = "gsk"
 # upload's writes. It may grow at any time (reads cover every shard below it, and an
 # item keeps its n until its next save); shrinking it needs scripts/backfill.py first.
 DEFAULT_SHARDS = 8
+LEGACY_KEYS = ("g1pk", "g2pk", "g3pk", "g4pk")  # the earlier design's, on gsi1-gsi4 (ALL)
 _LIST_KEYS = (SORT_KEY, *(f"l{i[-1]}pk" for i in INDEXES))  # every item attribute an index keys on
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -290,6 +291,57 @@ class ImageStore:
         self._transact(
             [self._delete(record.image_id)] + [self._delete(record.image_id, f"TAG#{t}") for t in record.tags]
         )
+
+    # -- migration (scripts/backfill.py) ----------------------------------------
+
+    def refresh_list_keys(self, item: dict[str, Any]) -> str:
+        """Give one stored item (DynamoDB JSON, as a Scan returns it) the list keys this
+        version writes, and drop the earlier design's (`g1pk`..`g4pk`). Idempotent: says
+        "unchanged" when there is nothing to do, "updated" or "removed" (a tag item whose
+        record is gone, being deleted or no longer has the tag) otherwise. A record saved
+        meanwhile already carries the right keys: its condition fails and it is "unchanged"."""
+        plain = _load(item)
+        image_id, sk = plain["pk"].removeprefix("IMG#"), plain["sk"]
+        record = ImageRecord.from_item(plain) if sk == "IMAGE" else self.get(image_id)
+        tag = sk.removeprefix("TAG#") if sk.startswith("TAG#") else None
+        if tag is not None and (record is None or record.deleting or tag not in record.tags):
+            self._db.delete_item(TableName=self.table, Key=_dump(_key(image_id, sk)))
+            return "removed"
+        assert record is not None
+        wanted = {} if record.deleting else self.index_attrs(record, tag)
+        current = {k: plain[k] for k in (*_LIST_KEYS, *LEGACY_KEYS) if k in plain}
+        if current == wanted:
+            return "unchanged"
+        names = {f"#a{i}": k for i, k in enumerate(wanted)}
+        values = {f":a{i}": {"S": v} for i, v in enumerate(wanted.values())}
+        gone = [k for k in current if k not in wanted]
+        update = " ".join(
+            part
+            for part in (
+                "SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(wanted))) if wanted else "",
+                "REMOVE " + ", ".join(gone) if gone else "",
+            )
+            if part
+        )
+        condition = "attribute_exists(pk)"
+        if tag is None:  # the record as scanned: a save since wrote its keys itself
+            condition += " AND #v = :v"
+            names["#v"] = "version"
+            values[":v"] = {"N": str(record.version)}
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=_dump(_key(image_id, sk)),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return "unchanged"
+            raise
+        return "updated"
 
     # -- items -------------------------------------------------------------
 
