@@ -1,6 +1,6 @@
 """Write cost and partition heat of the table design, measured on moto.
 
-    python bench/scale.py [--uploads 1000] [--seed 1] [--json OUT] [--before bench/scale_before.json]
+    python bench/scale.py [--uploads 1000] [--seed 1] [--shards N] [--json OUT] [--before bench/scale_before.json]
 
 Two parts, both from the items the real code writes to a moto table:
 
@@ -252,7 +252,10 @@ def _jpeg() -> bytes:
 def _environment() -> dict[str, str]:
     from scripts.bootstrap import stage_environment
 
-    env = stage_environment("dev")
+    env = {
+        **stage_environment("dev"),
+        **({"LIST_SHARDS": os.environ["LIST_SHARDS"]} if "LIST_SHARDS" in os.environ else {}),
+    }
     os.environ.update(env)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
         os.environ.pop(name, None)
@@ -407,6 +410,7 @@ def run(uploads: int, seed: int) -> dict[str, Any]:
         result = {
             "design": {i.name: f"{'/'.join(i.keys)} {i.projection}" for i in indexes},
             "shards": getattr(settings, "list_shards", None),
+            "rates_checked": list(RATES),
             "item_bytes": {"ready record": item_size(raw_item(shape))},
             "per_upload": one,
             "heat": heat(ledger.writes, uploads),
@@ -471,9 +475,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uploads", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--shards", type=int, help="LIST_SHARDS for this run (default: the dev stage's, else 8)")
     parser.add_argument("--json", type=Path, help="write this run's figures here")
     parser.add_argument("--before", type=Path, help="a run of an earlier design to print beside this one")
     args = parser.parse_args(argv)
+    if args.shards:
+        os.environ["LIST_SHARDS"] = str(args.shards)
     now = run(args.uploads, args.seed)
     if args.json:
         args.json.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
