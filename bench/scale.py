@@ -380,7 +380,8 @@ def heat(writes: list[Write], uploads: int) -> dict[str, Any]:
         "uploads": uploads,
         "wru_per_upload": round(total / uploads, 2),
         "hottest": {"where": where, "key": partition, "share": round(hottest / total, 4),
-                    "share_of_index": round(hottest / by_where[where], 4), "wru_per_upload": round(hottest / uploads, 3)},
+                    "share_of_index": round(hottest / by_where[where], 4),
+                    "wru_per_upload": round(hottest / uploads, 3)},
         "top": top,
         "rates": rates,
     }  # fmt: skip
@@ -410,7 +411,6 @@ def run(uploads: int, seed: int) -> dict[str, Any]:
         result = {
             "design": {i.name: f"{'/'.join(i.keys)} {i.projection}" for i in indexes},
             "shards": getattr(settings, "list_shards", None),
-            "rates_checked": list(RATES),
             "item_bytes": {"ready record": item_size(raw_item(shape))},
             "per_upload": one,
             "heat": heat(ledger.writes, uploads),
@@ -436,7 +436,7 @@ def report(now: dict[str, Any], before: dict[str, Any] | None) -> str:
     for name, r in runs:
         lines.append(f"== {name}: indexes {r['design']}; list shards {r['shards']}")
         lines.append(f"   ready record item: {r['item_bytes']['ready record']} bytes")
-        wheres = [BASE] + sorted({w for v in r["per_upload"].values() for w in v if w != BASE})
+        wheres = [BASE, *sorted({w for v in r["per_upload"].values() for w in v if w != BASE})]
         lines.append("   WRU by step         " + "".join(f"{w:>8}" for w in wheres) + "   total")
         for step, v in r["per_upload"].items():
             lines.append(f"   {step[:20]:<20}" + "".join(f"{v.get(w, 0):>8}" for w in wheres) + f"{sum(v.values()):>8}")
@@ -465,9 +465,8 @@ def report(now: dict[str, Any], before: dict[str, Any] | None) -> str:
             verdict = f"{at['keys_over_limit']} key(s) over {PARTITION_WCU}" if at["keys_over_limit"] else "none over"
             lines.append(f"     {rate:>6} uploads/s: hottest {at['wcu_per_s']:>8} WCU/s of {PARTITION_WCU}; {verdict}")
         for t in h["top"][:4]:
-            lines.append(
-                f"       {t['where'] + ':' + t['key']:<34} {t['share_of_index']:>6.1%} of its index's, {t['share']:.1%} of all"
-            )
+            where = f"{t['where']}:{t['key']}"
+            lines.append(f"       {where:<34} {t['share_of_index']:>6.1%} of its index's, {t['share']:.1%} of all")
     return "\n".join(lines)
 
 
