@@ -58,6 +58,7 @@ TAGS_PER_IMAGE = 3
 REPROCESSED = 0.05
 DELETED = 0.02
 BASE = "table"
+STEP_ORDER = ("upload", "status", "reprocess", "delete")
 
 
 # -- DynamoDB's item size rules ------------------------------------------------
@@ -438,7 +439,7 @@ def report(now: dict[str, Any], before: dict[str, Any] | None) -> str:
         lines.append(f"   ready record item: {r['item_bytes']['ready record']} bytes")
         wheres = [BASE, *sorted({w for v in r["per_upload"].values() for w in v if w != BASE})]
         lines.append("   WRU by step         " + "".join(f"{w:>8}" for w in wheres) + "   total")
-        for step, v in r["per_upload"].items():
+        for step, v in sorted(r["per_upload"].items(), key=lambda kv: STEP_ORDER.index(kv[0].split()[0])):
             lines.append(f"   {step[:20]:<20}" + "".join(f"{v.get(w, 0):>8}" for w in wheres) + f"{sum(v.values()):>8}")
     lines.append("")
     lines.append("WRU per upload of a JPEG with 3 tags, through to ready (upload + status change):")
