@@ -87,6 +87,7 @@ def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: in
     limits.check_frames(frames, settings)
     if fmt is formats.JPEG:  # libjpeg decodes at 1/2, 1/4 or 1/8 scale for free (sizing.decode_request)
         image.draft(image.mode, sizing.decode_request(width, height, largest_box))
+    trailer_unreadable = _read_trailer_leniently(image) if fmt is formats.PNG else (lambda: False)
     with _untrusted(settings, fmt, lambda e: f"the {fmt.name} data is truncated or corrupt{_detail(e)}"):
         if fmt is formats.WEBP and frames == 1:  # libwebp scales as it decodes
             image = shrink_on_load.webp(image, data, sizing.fit(width, height, largest_box))  # type: ignore[assignment]
@@ -98,7 +99,7 @@ def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: in
         height=height,
         frames=frames,
         animated=fmt.name in _ANIMATION_FORMATS and frames > 1,
-        exif=_exif(image),
+        exif=Image.Exif() if trailer_unreadable() else _exif(image),
         icc_profile=image.info.get("icc_profile") or None,
     )
 
@@ -133,6 +134,27 @@ def _untrusted(settings: Settings, fmt: formats.Format, reason: Callable[[Except
 def _detail(exc: Exception) -> str:
     # Pillow's "cannot identify image file <_io.BytesIO ...>" tells a person nothing.
     return "" if isinstance(exc, UnidentifiedImageError) or not str(exc) else f" ({exc})"
+
+
+def _read_trailer_leniently(image: Image.Image) -> Callable[[], bool]:
+    """A PNG's chunks after its pixels (text, eXIf, a stray IDAT) are read by Pillow's
+    `load_end` once every row is decoded; an error there is about metadata only, which
+    renditions drop anyway, so it costs the metadata, not the image. The decoder's own
+    error (rows missing, a broken stream) is raised by `load` after `load_end` and still
+    rejects. Returns whether the trailer was unreadable."""
+    read_trailer = image.load_end  # type: ignore[attr-defined]  # every ImageFile has it
+    failed: list[Exception] = []
+
+    def load_end() -> None:
+        try:
+            read_trailer()
+        except (OSError, SyntaxError, EOFError, ValueError, struct.error) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise  # the operating system's, not the file's
+            failed.append(exc)
+
+    image.load_end = load_end  # type: ignore[attr-defined]  # ImageFile.load calls it after the pixels
+    return lambda: bool(failed)
 
 
 def _count_frames(image: Image.Image) -> int:
