@@ -67,6 +67,10 @@ class Settings:
     cors_origins: tuple[str, ...] = ()  # "*" allows any origin
     signing_secret_arn: str | None = None
     secrets_max_age: int = 300  # seconds a warm container keeps a secret (a rotation's delay)
+    # Renditions (chalicelib/delivery, imaging/renditions.py): the largest width or height,
+    # and how long an AVIF may be predicted to take to encode before WebP is served instead.
+    max_rendition_dimension: int = 4096
+    avif_budget_ms: int = 2500
 
     @property
     def preset_names(self) -> tuple[str, ...]:
@@ -203,6 +207,8 @@ def load(environment: Mapping[str, str] | None = None) -> Settings:
         auth_mode=_auth_mode(env.get("AUTH_MODE")),
         admin_group=env.get("ADMIN_GROUP") or "admins",
         cors_origins=_origins(env.get("CORS_ALLOW_ORIGINS")),
+        max_rendition_dimension=_int(env, "MAX_RENDITION_DIMENSION", 4096),
+        avif_budget_ms=_int(env, "AVIF_BUDGET_MS", 2500),
     )
 
 
