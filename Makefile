@@ -24,7 +24,8 @@ help:
 	@echo "make postman     run the Postman collection against a running \`make run\`"
 	@echo "make load        a bounded load run on a local stack of its own"
 	@echo "make fuzz        Schemathesis against the contract, unseeded, AUTH_MODE none and token (ARGS=)"
-	@echo "make bench       time the imaging pipelines side by side (bench/imaging.py)"
+	@echo "make bench       time the imaging pipelines side by side (bench/imaging.py), then renditions"
+	@echo "                 on a miss against pyvips (bench/delivery.py; make bench-delivery alone)"
 	@echo "make reprocess   regenerate variants after the presets changed (ARGS='--owner alice');"
 	@echo "                 bring a rejected original back from quarantine (ARGS='--restore IMAGE_ID')"
 	@echo "make clean       remove .venv and caches"
@@ -68,12 +69,18 @@ test-fast: venv
 resources: venv
 	$(BIN)/python scripts/bootstrap.py --stage $(STAGE)
 
-.PHONY: bench reprocess fuzz
+.PHONY: bench bench-delivery reprocess fuzz
 
 # pyvips only gives the benchmark its comparison column; nothing ships or tests with it.
 bench: venv
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/imaging.py $(ARGS)
+	$(BIN)/python bench/delivery.py $(DELIVERY_ARGS)
+
+# The delivery table alone (renditions on a miss against pyvips; docs/delivery.md).
+bench-delivery: venv
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	$(BIN)/python bench/delivery.py $(DELIVERY_ARGS)
 
 reprocess: venv
 	$(BIN)/python -m scripts.reprocess --stage $(STAGE) $(ARGS)
