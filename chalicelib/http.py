@@ -32,6 +32,7 @@ STATUS: dict[type[errors.ImgstoreError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.TooLarge: 413,
+    errors.Unprocessable: 422,
 }
 
 
