@@ -166,15 +166,16 @@ def _sources():
 @pytest.mark.parametrize(
     ("opts", "key"),
     [
-        (Options(200), "thumb"),  # needs 250 px
-        (Options(256), "medium"),  # 320: the 256 px variant's own artefacts would show
+        (Options(200), "thumb"),
+        (Options(256), "thumb"),
         (Options(320), "medium"),
-        (Options(1024), "large"),
+        (Options(1024), "medium"),
         (Options(1080), "large"),
-        (Options(1920), "o"),  # 2400
+        (Options(1920), "large"),
         (Options(2560), "o"),
-        (Options(640, 640, "cover"), "large"),  # the crop needs the image at 853 px wide: 1067
-        (Options(500, 500, "cover"), "medium"),  # 667: 833
+        (Options(640, 640, "cover"), "medium"),  # the crop needs the image at 853 px wide
+        (Options(1080, 1080, "cover"), "large"),  # 1440
+        (Options(1600, 1600, "cover"), "o"),  # 2133
     ],
 )
 def test_the_smallest_stored_picture_that_is_large_enough(opts, key):
