@@ -171,13 +171,13 @@ def test_an_expiring_url_says_how_long_to_cache_and_stops_at_its_expiry(photo, m
 
 
 def test_rotation_old_urls_keep_working_while_both_keys_are_valid(photo, monkeypatch):
-    monkeypatch.setenv("DELIVERY_KEYS", json.dumps({"current": "k1", "keys": {"k1": "one"}}))
+    monkeypatch.setenv("DELIVERY_KEYS", json.dumps({"current": "k1", "k1": "one"}))
     old = path(photo, Options(200))
-    monkeypatch.setenv("DELIVERY_KEYS", json.dumps({"current": "k2", "keys": {"k1": "one", "k2": "two"}}))
+    monkeypatch.setenv("DELIVERY_KEYS", json.dumps({"current": "k2", "k1": "one", "k2": "two"}))
     new = path(photo, Options(200))
     assert "/k1." in old and "/k2." in new
     assert renditions().serve(old, PLAIN).status == renditions().serve(new, PLAIN).status == 200
-    monkeypatch.setenv("DELIVERY_KEYS", json.dumps({"current": "k2", "keys": {"k2": "two"}}))
+    monkeypatch.setenv("DELIVERY_KEYS", json.dumps({"current": "k2", "k2": "two"}))
     with pytest.raises(BadSignature):
         renditions().serve(old, PLAIN)
 
