@@ -61,12 +61,23 @@ class Renditions(UseCases):
     renders: int = 0  # rendered by this instance: a hit must not add to it
 
     def serve(
-        self, path: str, accept: str | None, now: float | None = None, *, redirect_to_self: bool = False
+        self,
+        path: str,
+        accept: str | None,
+        now: float | None = None,
+        *,
+        client: str | None = None,
+        redirect_to_self: bool = False,
     ) -> Delivered:
+        """The answer to a GET of `path` from a client sending `accept` (or whose Accept the
+        edge already reduced to `client`)."""
         now = time.time() if now is None else now
         signed = signing.verify(path, keyring.load(self.settings), now, self.settings.max_rendition_dimension)
         negotiated = options.negotiated(signed.options)
-        client = options.accepts(accept) if negotiated else "any"
+        if not negotiated:
+            client = "any"
+        elif client not in options.ACCEPTS:
+            client = options.accepts(accept)
         key = keys.rendition_key(signed.image_id, signed.version, signed.options.canonical(), client)
         headers = {"Cache-Control": self._cache_control(signed, now)}
         if negotiated:
