@@ -35,8 +35,10 @@ from .outcome import Rejected
 log = logging.getLogger(__name__)
 
 # libavif's speed (0-10; Pillow's default 6). A 1920x1440 photo at q60 on one CPU:
-# 1670 ms at 6, 267 ms at 8 for 2% fewer bytes, 159 ms at 9 for 2% more.
-AVIF_SPEED = 8
+# 1670 ms at 6, 267 ms at 8 for 2% fewer bytes, 159 ms at 9 for 2% more. From 2 MP up
+# (a 1920 px rendition) speed 9: at 8 it cost 1.12x libvips' whole thumbnail at 1920 px
+# (bench/delivery.py), where the encode is nearly all of it.
+AVIF_SPEED, AVIF_SPEED_LARGE, AVIF_LARGE_PIXELS = 8, 9, 2_000_000
 # Predicted AVIF encoding time at AVIF_SPEED, per output pixel (and frame), on one
 # Lambda vCPU share: ~100 ns measured here (bench/delivery.py), 150 with headroom.
 AVIF_NS_PER_PIXEL = 150
@@ -224,7 +226,8 @@ def _encoded(
     elif encoding == "webp":
         params = {"quality": quality, "method": WEBP_METHOD}
     elif encoding == "avif":
-        params = {"quality": quality, "speed": AVIF_SPEED, "max_threads": 1}
+        large = sum(f.width * f.height for f in frames) >= AVIF_LARGE_PIXELS
+        params = {"quality": quality, "speed": AVIF_SPEED_LARGE if large else AVIF_SPEED, "max_threads": 1}
     elif encoding == "png":
         params = {"optimize": False}
     profile = colour.profile_for(frames[0].mode, icc)
