@@ -224,6 +224,52 @@ def ssim_psnr(made: bytes, reference) -> tuple[float, float]:
     return ssim.avg(), (float("inf") if mse == 0 else 10 * math.log10(255**2 / mse))
 
 
+# -- hits ------------------------------------------------------------------------------------
+
+
+def hits(path: Path, deliveries: int = 20) -> dict:
+    """One image ingested on moto, then `deliveries` requests for one rendition per Accept
+    outcome, counting renders and S3 requests: the first per outcome renders, the rest read."""
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib import aws, config, keys
+    from chalicelib.blobs import BlobStore
+    from chalicelib.delivery import links, service
+    from chalicelib.delivery.options import Options
+    from chalicelib.ingest import ImageProcessor
+    from chalicelib.store import ImageStore
+    from scripts.bootstrap import bootstrap, stage_environment
+
+    env = stage_environment("dev")
+    os.environ.update(env, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    with mock_aws():
+        aws.reset()
+        bootstrap(env)
+        key = f"uploads/bench/{path.name}"
+        boto3.client("s3").put_object(Bucket=env["IMAGES_BUCKET"], Key=key, Body=path.read_bytes())
+        outcome = ImageProcessor.from_environment().ingest(env["IMAGES_BUCKET"], key)
+        settings = config.load()
+        record = ImageStore(settings.table).get(keys.image_id_for_object(env["IMAGES_BUCKET"], key))
+        assert record is not None and record.status == "ready", outcome
+        url = links.path_for(record, Options(640), settings)
+        calls: list[str] = []
+        aws.client("s3").meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+        blobs = BlobStore(settings.bucket)
+        served = service.Renditions(
+            settings, ImageStore(settings.table), blobs, render=service.render_in_process(settings, blobs)
+        )
+        accepts = ["image/avif,image/webp,*/*", "image/webp,*/*", "*/*"]
+        per_miss, per_hit = [], []
+        for i in range(deliveries):
+            before, renders = len(calls), served.renders
+            served.serve(url, accepts[i % 3])
+            (per_miss if served.renders > renders else per_hit).append(calls[before:])
+        aws.reset()
+    return {"deliveries": deliveries, "renders": served.renders, "miss_calls": per_miss, "hit_calls": per_hit}
+
+
 # -- the parent ----------------------------------------------------------------------------
 
 
@@ -232,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, help="fresh-process runs of each rendition (default 3; 1 with --quick)")
     parser.add_argument("--only", action="append", help="just this image (repeatable)")
     parser.add_argument("--quick", action="store_true", help="one run each")
+    parser.add_argument("--hits", action="store_true", help="only count the renders and S3 requests of hits")
     parser.add_argument("--child", nargs=3, metavar=("PIPELINE", "JOB", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -244,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     repeat = args.repeat or (1 if args.quick else 3)
     names = [n for n in IMAGES if not args.only or n in args.only]
     originals = {n: p for n, p in _images(names).items()}
+    if args.hits:
+        _print_hits(names[0], originals[names[0]])
+        return 0
     records = {n: ingest(n, p) for n, p in originals.items()}
     WORK.mkdir(exist_ok=True)
 
@@ -320,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         "the renderer itself, made to render from the original."
     )
     print(f"Highest CPU ratio, renderer / reference: {worst:.2f}x\n")
+    _print_hits(names[0], originals[names[0]])
     print("WebP and AVIF against JPEG (the renderer's outputs; bytes ratio, SSIM difference):\n")
     print("| image | px | WebP bytes / JPEG | WebP SSIM - JPEG | AVIF bytes / JPEG | AVIF SSIM - JPEG |")
     print("|---|---|---|---|---|---|")
@@ -331,6 +382,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {avif[0] / jpeg[0]:.2f}x | {avif[1] - jpeg[1]:+.4f} |"
             )
     return 0
+
+
+def _print_hits(name: str, path: Path) -> None:
+    counted = hits(path)
+    hit_reads = {tuple(c) for c in counted["hit_calls"]}
+    print(
+        f"Hits ({name}, a 640 px `auto` rendition asked {counted['deliveries']} times, Accept cycling "
+        f"through AVIF, WebP and neither; in-process on moto): {counted['renders']} renders (one per Accept "
+        f"outcome), S3 requests per miss {sorted({len(c) for c in counted['miss_calls']})} "
+        f"({', '.join(counted['miss_calls'][0])}), per hit {sorted({len(c) for c in counted['hit_calls']})} "
+        f"({', '.join(sorted({op for c in hit_reads for op in c}))}).\n"
+    )
 
 
 def _images(names) -> dict[str, Path]:
