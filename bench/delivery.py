@@ -104,9 +104,7 @@ def _sources(record: dict):
     ]
     for v in record["variants"]:
         found.append(
-            geometry.Source(
-                v["key"], v["width"], v["height"], v["content_type"], quality=quality[Path(v["key"]).stem]
-            )
+            geometry.Source(v["key"], v["width"], v["height"], v["content_type"], quality=quality[Path(v["key"]).stem])
         )
     return found
 
@@ -146,11 +144,10 @@ def child(pipeline: str, spec: str, out: str) -> None:
     else:
         # What the renderer function loads: Pillow, pillow-heif and chalicelib's imaging.
         import pillow_heif  # noqa: F401
+        from PIL import Image
 
         from chalicelib.delivery.options import Options
         from chalicelib.imaging import renditions
-
-        from PIL import Image
 
         Image.preinit()
         settings = _settings()
@@ -302,9 +299,16 @@ def main(argv: list[str] | None = None) -> int:
         record = records[name]
         for width in WIDTHS:
             for encoding in ENCODINGS:
-                base = {"width": width, "encoding": encoding, "shown": [record["width"], record["height"]],
-                        "has_alpha": record["has_alpha"], "original": record["original"]}
-                jobs.append((name, width, encoding, "renderer", {**base, "source": chosen_source(record, width, encoding)}))
+                base = {
+                    "width": width,
+                    "encoding": encoding,
+                    "shown": [record["width"], record["height"]],
+                    "has_alpha": record["has_alpha"],
+                    "original": record["original"],
+                }
+                jobs.append(
+                    (name, width, encoding, "renderer", {**base, "source": chosen_source(record, width, encoding)})
+                )
                 if name in imaging_bench.NO_HEVC:
                     jobs.append((name, width, encoding, "from the original", {**base, "source": record["original"]}))
                 else:
@@ -331,9 +335,18 @@ def main(argv: list[str] | None = None) -> int:
         f"libvips at effort {9 - AVIF_SPEED}, its speed {AVIF_SPEED})"
     )
     print(f"- measuring took {measuring:.0f} s\n")
-    head = ["image", "px", "format", "renderer's source", "CPU ms renderer / reference", "ratio",
-            "peak MB renderer / reference", "kB renderer / reference", "SSIM renderer / reference",
-            "PSNR dB renderer / reference"]
+    head = [
+        "image",
+        "px",
+        "format",
+        "renderer's source",
+        "CPU ms renderer / reference",
+        "ratio",
+        "peak MB renderer / reference",
+        "kB renderer / reference",
+        "SSIM renderer / reference",
+        "PSNR dB renderer / reference",
+    ]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     quality: dict = {}
