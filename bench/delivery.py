@@ -230,12 +230,14 @@ def hits(path: Path, deliveries: int = 20) -> dict:
     import boto3
     from moto import mock_aws
 
-    from chalicelib import aws, config, keys
-    from chalicelib.blobs import BlobStore
+    from chalicelib import config
+    from chalicelib.adapters import aws
+    from chalicelib.adapters.blobs import BlobStore
+    from chalicelib.adapters.store import ImageStore
+    from chalicelib.domain import keys
     from chalicelib.delivery import links, service
     from chalicelib.delivery.options import Options
-    from chalicelib.ingest import ImageProcessor
-    from chalicelib.store import ImageStore
+    from chalicelib.bootstrap import s3_events
     from scripts.bootstrap import bootstrap, stage_environment
 
     env = stage_environment("dev")
@@ -246,7 +248,7 @@ def hits(path: Path, deliveries: int = 20) -> dict:
         bootstrap(env)
         key = f"uploads/bench/{path.name}"
         boto3.client("s3").put_object(Bucket=env["IMAGES_BUCKET"], Key=key, Body=path.read_bytes())
-        outcome = ImageProcessor.from_environment().ingest(env["IMAGES_BUCKET"], key)
+        outcome = s3_events().ingest(env["IMAGES_BUCKET"], key)
         settings = config.load()
         record = ImageStore(settings.table).get(keys.image_id_for_object(env["IMAGES_BUCKET"], key))
         assert record is not None and record.status == "ready", outcome

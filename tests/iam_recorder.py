@@ -57,10 +57,13 @@ def _handler_function(app, code) -> str | None:
     if app is None:
         return None
     sources = {s.name for s in app.event_sources} | {a.name for a in app.builtin_auth_handlers}
+    sources |= {f.name for f in getattr(app, "pure_lambda_functions", [])}  # the renderer
     for name, handler in app.handler_map.items():
         func = getattr(handler, "func", handler)
-        if getattr(func, "__code__", None) is code:
-            return name if name in sources else "api_handler"
+        while func is not None:  # a route's view sits inside the registrar's wrappers
+            if getattr(func, "__code__", None) is code:
+                return name if name in sources else "api_handler"
+            func = getattr(func, "__wrapped__", None)
     return None
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from chalicelib.delivery import geometry, options
 from chalicelib.delivery.options import Options
-from chalicelib.errors import Invalid
+from chalicelib.domain.errors import Invalid
 
 CHROMIUM = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 SAFARI = (

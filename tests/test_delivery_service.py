@@ -12,13 +12,14 @@ import json
 import pytest
 from PIL import Image
 
-from chalicelib import config, keys
-from chalicelib.blobs import BlobStore
+from chalicelib import config
+from chalicelib.adapters.blobs import BlobStore
+from chalicelib.adapters.store import ImageStore
 from chalicelib.delivery import links, service, signing
 from chalicelib.delivery.options import Options
 from chalicelib.delivery.signing import BadSignature
-from chalicelib.errors import NotFound, Unprocessable
-from chalicelib.store import ImageStore
+from chalicelib.domain import keys
+from chalicelib.domain.errors import NotFound, Unprocessable
 
 from .conftest import BUCKET, deliver
 from .imaging import corpus

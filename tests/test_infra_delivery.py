@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from chalicelib import keys
+from chalicelib.domain import keys
 from chalicelib.delivery import signing
 from chalicelib.delivery.options import Options
 from chalicelib.delivery.signing import Keyring

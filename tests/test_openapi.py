@@ -1,4 +1,4 @@
-"""The contract, chalicelib/openapi.json: valid OpenAPI 3.1, the same routes
+"""The contract, chalicelib/edge/openapi.json: valid OpenAPI 3.1, the same routes
 and methods as the app, the same rules as the code, and served at GET /openapi.json."""
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from chalicelib import config, formats, keys, openapi, records
+from chalicelib import config
+from chalicelib.domain import formats, keys, records
+from chalicelib.edge import openapi
 from tests.apps import client, load_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +70,7 @@ def test_the_document_states_the_rules_the_code_applies():
     assert set(doc["paths"]["/images"]["post"]["requestBody"]["content"]) == {"application/json", *formats.UPLOAD_CONTENT_TYPES}
     assert schemas["Image"]["properties"]["status"]["enum"] == list(records.STATUSES)
     listing = {p["name"]: p["schema"] for p in doc["paths"]["/images"]["get"]["parameters"]}
-    from chalicelib.validation import LIST_PARAMS, RAW_PARAMS
+    from chalicelib.edge.validation import LIST_PARAMS, RAW_PARAMS
 
     assert tuple(listing) == LIST_PARAMS and listing["tag"]["pattern"] == records.TAG_PATTERN
     raw = [p["name"] for p in doc["paths"]["/images"]["post"]["parameters"]]
@@ -100,7 +102,7 @@ def test_the_document_is_read_only_when_asked_for():
         "sys.addaudithook(lambda event, args: event == 'open' and str(args[0]).endswith('openapi.json') and opened.append(1))\n"
         "import app\n"
         "assert not opened, 'openapi.json was read at import'\n"
-        "from chalicelib import config, openapi\n"
+        "from chalicelib import config\nfrom chalicelib.edge import openapi\n"
         "openapi.document(config.load({'IMAGES_BUCKET': 'b', 'IMAGES_TABLE': 't'}))\n"
         "assert opened\n"
     )
@@ -122,8 +124,10 @@ def test_no_auth_the_document_requires_user_id_and_has_no_401(monkeypatch):
     assert "user_id" in doc["components"]["schemas"]["UploadRequest"]["required"]
     raw_user = next(p for p in doc["paths"]["/images"]["post"]["parameters"] if p["name"] == "user_id")
     assert raw_user["required"] is True
-    for _, _, operation in openapi.operations(doc):
-        assert operation["security"] == [{}] and not {"401", "403"} & set(operation["responses"])
+    for path, _, operation in openapi.operations(doc):
+        assert operation["security"] == [{}] and "401" not in operation["responses"]
+        # A 403 only for a rendition URL whose signature does not verify (it is the credential).
+        assert ("403" in operation["responses"]) == path.startswith("/r/"), path
 
 
 def test_token_mode_the_document_requires_a_bearer_token(aws, monkeypatch, tmp_path):
@@ -133,7 +137,9 @@ def test_token_mode_the_document_requires_a_bearer_token(aws, monkeypatch, tmp_p
         doc = c.http.get("/openapi.json").json_body  # public, like /health
     assert list(doc["components"]["securitySchemes"]) == ["bearerToken"]
     for path, _, operation in openapi.operations(doc):
-        if path not in ("/health", "/openapi.json", "/", "/app/{name}", "/client-config"):  # the public ones
+        public = ("/health", "/openapi.json", "/", "/app/{name}", "/client-config",
+                  "/r/{image_id}/{version}/{rendition}/{signature}")  # a rendition's signature is its credential
+        if path not in public:
             assert operation["security"] == [{"bearerToken": []}] and "401" in operation["responses"]
         else:
             assert operation["security"] == [{}] and "401" not in operation["responses"]

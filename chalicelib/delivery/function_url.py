@@ -16,8 +16,8 @@ import json
 import logging
 from typing import Any
 
-from .. import errors
-from ..aws import transient
+from ..adapters.aws import transient
+from ..domain import errors
 from .service import Delivered, Renditions
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,12 @@ def handle(event: dict[str, Any], renditions: Renditions) -> dict[str, Any]:
     if method not in ("GET", "HEAD"):
         return error(405, "only GET and HEAD", {"Allow": "GET, HEAD"})
     path = headers.get("x-imgstore-path") or event.get("rawPath") or ""
+    # Behind CloudFront (which forwards only the two headers above) a large rendition is
+    # redirected to its own URL, then served from the bucket; asked by the API in-process
+    # (no CDN), to the stored object's presigned URL.
+    behind_cdn = headers.get("x-imgstore-origin") != "api"
     try:
-        delivered = renditions.serve(path, None, client=headers.get("x-imgstore-client"), redirect_to_self=True)
+        delivered = renditions.serve(path, None, client=headers.get("x-imgstore-client"), redirect_to_self=behind_cdn)
     except errors.ImgstoreError as exc:
         status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
         return error(status, str(exc))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 
-from .. import secret_store
+from ..adapters import secrets as secret_store
 from ..config import Settings, on_lambda
 from .signing import Keyring
 

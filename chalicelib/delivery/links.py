@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from ..config import Settings
-from ..records import ImageRecord
+from ..domain.records import ImageRecord
 from . import keyring, signing
 from .options import Options
 

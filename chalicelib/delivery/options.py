@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..errors import Invalid
+from ..domain.errors import Invalid
 
 FITS = ("inside", "cover", "contain")
 FORMATS = ("auto", "jpeg", "webp", "avif", "png")

@@ -24,11 +24,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .. import keys
-from ..blobs import Window
-from ..errors import NotFound, Unprocessable
-from ..lifecycle import UseCases
-from ..records import ImageRecord
+from ..adapters.presigning import Window
+from ..domain import keys
+from ..domain.errors import NotFound, Unprocessable
+from ..domain.records import ImageRecord
+from ..usecases.lifecycle import UseCases
 from . import keyring, options, signing
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,15 @@ class Rendered:
 
 # (record, options, Accept outcome) -> the rendition's bytes
 RenderPort = Callable[[ImageRecord, options.Options, str], Rendered]
+
+
+class NotStored(Exception):
+    """A verified path of a ready image whose rendition is not stored yet, where no render
+    port is given (the API): the renderer has to make it."""
+
+    def __init__(self, signed: signing.Signed, client: str):
+        super().__init__(f"rendition {signed.options.canonical()} of {signed.image_id} is not stored yet")
+        self.signed, self.client = signed, client
 
 
 @dataclass
@@ -101,7 +110,7 @@ class Renditions(UseCases):
         if record.version != signed.version:
             raise NotFound(f"version {signed.version} of image '{signed.image_id}' is gone; ask the API for a new URL")
         if self.render is None:
-            raise RuntimeError("no renderer configured")
+            raise NotStored(signed, client)
         made = self.render(record, signed.options, client)
         self.renders += 1
         self.blobs.put(key, made.data, made.content_type, headers["Cache-Control"])

@@ -25,7 +25,7 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from ..errors import Forbidden
+from ..domain.errors import Forbidden
 from .options import Options, from_canonical
 
 PREFIX = "/r/"

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageSequence
 
-from .. import formats
 from ..config import Settings
 from ..delivery import geometry
 from ..delivery.options import DEFAULT_QUALITY, ENCODINGS, Options, output_format
+from ..domain import formats
 from . import colour, decoding, limits, orientation, sniffing
 from .outcome import Rejected
 
