@@ -133,6 +133,8 @@ deploy: venv
 	$(AWS) $(BIN)/python scripts/deploy.py gateway --stage $(STAGE)
 	$(AWS) $(BIN)/python scripts/deploy.py destinations --stage $(STAGE)
 	$(AWS) $(BIN)/python scripts/deploy.py web --stage $(STAGE)
+	$(AWS) $(BIN)/python scripts/deploy.py delivery --stage $(STAGE)
+	$(AWS) $(BIN)/chalice deploy --stage $(STAGE)
 
 # chalice delete first: it removes the functions, the API and the bucket's
 # notifications; then the stack (emptied bucket, table, secret or user pool).

@@ -224,3 +224,30 @@ def test_the_renderer_removes_what_it_stored_if_the_image_was_deleted_meanwhile(
     url = links.path_for(record, Options(200), config.load())
     assert client.http.get(url, headers={"Accept": PLAIN}).status_code == 404
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix=f"processed/{photo['image_id']}/r/")["KeyCount"] == 0
+
+
+def test_a_lossless_rendition_is_made_from_the_original(client, photo, counted, s3):
+    url = client.http.get(f"/images/{photo['image_id']}/url?width=200&format=png").json_body["url"]
+    got = client.http.get(_path(url), headers={"Accept": "*/*"})
+    assert got.status_code == 200 and got.headers["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(got.body)).size == (200, 133)
+    assert counted == [Options(200, format="png")]
+
+
+def test_a_deployed_stage_signs_and_verifies_with_the_keys_in_secrets_manager(aws, monkeypatch, tmp_path):
+    import boto3
+
+    from chalicelib.adapters import secrets
+
+    keys_json = json.dumps({"current": "k7", "k7": "a secret of the stage's own"})
+    arn = boto3.client("secretsmanager").create_secret(Name="imgstore-dev-delivery-keys", SecretString=keys_json)["ARN"]
+    secrets.reset()
+    with client_for(load_app(monkeypatch, "none"), tmp_path, DELIVERY_KEYS_ARN=arn) as api:
+        image = upload(api, corpus.save(corpus.quarters((600, 400)), "PNG"))
+        src = image["delivery"]["src"]
+        assert "/k7.0." in src
+        served = api.http.get(_path(src), headers={"Accept": PLAIN})
+        forged = api.http.get(_path(src.replace("/k7.0.", "/local.0.")), headers={"Accept": PLAIN})
+    secrets.reset()
+    assert served.status_code == 200 and served.headers["Content-Type"] == "image/jpeg"
+    assert forged.status_code == 403
