@@ -12,6 +12,7 @@ app = Chalice(app_name="imgstore")
 app.api.binary_types.extend(http.EXTRA_BINARY_TYPES)
 # Outermost first: the log line sees the final response, CORS headers go on errors too.
 app.register_middleware(telemetry.log_request, "http")
+app.register_middleware(http.head_without_body, "http")
 app.register_middleware(cors.add_headers, "http")
 app.register_middleware(http.json_errors(app.routes), "http")
 app.register_middleware(telemetry.log_s3_event, "s3")

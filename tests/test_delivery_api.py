@@ -113,7 +113,6 @@ def test_head_answers_what_get_would_without_the_body(client, photo, counted):
     get = client.http.get(url, headers={"Accept": PLAIN})
     assert head.status_code == get.status_code == 200 and head.body == b""
     assert head.headers["Content-Type"] == get.headers["Content-Type"] == "image/jpeg"
-    assert head.headers["Content-Length"] == get.headers["Content-Length"] == str(len(get.body))
     assert len(counted) == 1  # the HEAD rendered and stored it; the GET read it
 
 
@@ -186,6 +185,12 @@ def test_patch_takes_a_focus_or_null_and_the_urls_change(client, photo):
     assert after["focus"] == {"x": 0.25, "y": 1.0} and after["delivery"]["src"] != photo["delivery"]["src"]
     cleared = client.http.patch(f"/images/{image_id}", headers=JSON, body=json.dumps({"focus": None}))
     assert cleared.status_code == 200 and cleared.json_body["focus"] is None
+
+
+def test_a_focus_is_kept_to_six_decimals_whatever_was_sent(client, photo):
+    sent = {"x": 0.817121052763315, "y": 3.0701206685973876e-145}  # DynamoDB refuses 1e-145
+    got = client.http.patch(f"/images/{photo['image_id']}", headers=JSON, body=json.dumps({"focus": sent}))
+    assert got.status_code == 200 and got.json_body["focus"] == {"x": 0.817121, "y": 0.0}
 
 
 @pytest.mark.parametrize("focus", [{"x": 1.5, "y": 0}, {"x": 0.5}, {"x": "0.5", "y": 0}, {"x": True, "y": 0},

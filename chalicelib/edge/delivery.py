@@ -63,7 +63,9 @@ def _response(delivered: Delivered, method: str) -> Response:
             delivered.headers.get("Vary"),
         )
     body = b"" if method == "HEAD" else delivered.body
-    return Response(body=body, status_code=delivered.status, headers=dict[str, str | list[str]](delivered.headers))
+    # The server frames the body itself (chalice local would send a second Content-Length).
+    headers: dict[str, str | list[str]] = {k: v for k, v in delivered.headers.items() if k != "Content-Length"}
+    return Response(body=body, status_code=delivered.status, headers=headers)
 
 
 def _redirect(location: str, cache_control: str, vary: str | None = None) -> Response:

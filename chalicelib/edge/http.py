@@ -108,6 +108,16 @@ def json_errors(routes: Mapping[str, Mapping[str, Any]]):
     return middleware
 
 
+def head_without_body(event: Request, get_response) -> Response:
+    """Middleware: a HEAD answer has the headers of the GET, never a body, whatever the
+    status (an error's JSON included: a client reading a HEAD reads no body, and the next
+    answer on the connection would start inside it)."""
+    response = get_response(event)
+    if event.method == "HEAD":
+        response.body = b""
+    return response
+
+
 def params(request: Request | None) -> dict[str, str]:
     """The query parameters (none outside a request)."""
     return dict((request.query_params if request is not None else None) or {})

@@ -229,7 +229,9 @@ def focus(value: Any) -> dict[str, float] | None:
         number = value[axis]
         if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number <= 1:
             raise Invalid(f"focus.{axis} must be a number from 0 to 1, got {number!r}")
-    return {"x": float(value["x"]), "y": float(value["y"])}
+    # Six decimals (a millionth of the image: far below a pixel) also keep it within what
+    # DynamoDB stores: 1e-145 is a number JSON allows and DynamoDB refuses.
+    return {"x": round(float(value["x"]), 6), "y": round(float(value["y"]), 6)}
 
 
 LIST_PARAMS = ("user_id", "tag", "status", "limit", "next_token")
