@@ -118,7 +118,7 @@ def head_without_body(event: Request, get_response) -> Response:
     answer on the connection would start inside it)."""
     response = get_response(event)
     if event.method == "HEAD":
-        response.body = b""
+        response.body = b"" if isinstance(response.body, bytes) else ""  # bytes only for a binary type
     return response
 
 
