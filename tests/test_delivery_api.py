@@ -9,6 +9,7 @@ import base64
 import io
 import json
 import re
+import threading
 
 import pytest
 from PIL import Image
@@ -219,7 +220,10 @@ def test_the_renderer_removes_what_it_stored_if_the_image_was_deleted_meanwhile(
 
             def render_then_delete(*a):
                 made = inner(*a)
-                store.mark_deleting(store.get(photo["image_id"]))
+                # The delete comes from elsewhere (another request): its own thread, not the renderer.
+                other = threading.Thread(target=lambda: store.mark_deleting(store.get(photo["image_id"])))
+                other.start()
+                other.join()
                 return made
 
             self.render = render_then_delete
