@@ -257,6 +257,13 @@ def test_a_deployed_stage_signs_and_verifies_with_the_keys_in_secrets_manager(aw
         assert "/k7.0." in src
         served = api.http.get(_path(src), headers={"Accept": PLAIN})
         forged = api.http.get(_path(src.replace("/k7.0.", "/local.0.")), headers={"Accept": PLAIN})
+        # The renderer behind CloudFront reads the keys itself (a process of its own: nothing cached).
+        secrets.reset()
+        other = image["delivery"]["srcset"].split(",")[0].split(" ")[0]
+        event = {"rawPath": "/processed/x", "headers": {"x-imgstore-path": _path(other), "x-imgstore-client": "webp"},
+                 "requestContext": {"http": {"method": "GET"}}}
+        rendered = api.lambda_.invoke("renderer", event).payload
     secrets.reset()
+    assert rendered["statusCode"] == 200 and rendered["headers"]["Content-Type"] == "image/webp"
     assert served.status_code == 200 and served.headers["Content-Type"] == "image/jpeg"
     assert forged.status_code == 403
