@@ -37,7 +37,7 @@ def test_the_headers_verify_with_the_reference_library():
 def test_during_a_rotation_both_secrets_sign_and_each_verifies_alone():
     old = [Secret(signing.new_secret())]
     now = time.time()
-    rotated = signing.rotate(old, now)
+    rotated = signing.rotate(old, signing.new_secret(), now)
     assert rotated[1] == Secret(old[0].value, int(now) + 24 * 3600) and rotated[0].retires_at is None
     body = '{"type":"webhook.test"}'
     headers = signing.headers(rotated, "evt_3", int(now), body, now)
@@ -51,7 +51,7 @@ def test_during_a_rotation_both_secrets_sign_and_each_verifies_alone():
     Webhook(rotated[0].value).verify(body, dict(headers))
     with pytest.raises(WebhookVerificationError):
         Webhook(old[0].value).verify(body, dict(headers))
-    assert [s.value for s in signing.rotate(rotated, later)][1:] == [rotated[0].value]
+    assert [s.value for s in signing.rotate(rotated, signing.new_secret(), later)][1:] == [rotated[0].value]
 
 
 @pytest.mark.parametrize("bad", ["abc", "whsec_!!!", "whsec_" + base64.b64encode(b"short").decode()])

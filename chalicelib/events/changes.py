@@ -133,13 +133,18 @@ def is_record_change(stream_record: dict[str, Any]) -> bool:
     return keys.get("sk", {}).get("S") == RECORD_SK and keys.get("pk", {}).get("S", "").startswith(RECORD_PK_PREFIX)
 
 
+def iso(seconds: float) -> str:
+    """Unix seconds as the records write times: ISO 8601, milliseconds, Z."""
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 def _approximate_time(stream_record: dict[str, Any], fallback: str) -> str:
     seconds = stream_record.get("dynamodb", {}).get("ApproximateCreationDateTime")
     if seconds is None:
         return fallback
     # boto3's dynamodbstreams client parses it; Lambda's event carries epoch seconds.
-    moment = seconds.astimezone(UTC) if isinstance(seconds, datetime) else datetime.fromtimestamp(float(seconds), UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return iso(seconds.timestamp() if isinstance(seconds, datetime) else float(seconds))
 
 
 def event_for(stream_record: dict[str, Any]) -> Event | None:

@@ -60,13 +60,14 @@ class Secret:
         return self.retires_at is None or now < self.retires_at
 
 
-def rotate(current: Iterable[Secret], now: float, grace: int = ROTATION_GRACE_SECONDS) -> list[Secret]:
-    """A new current secret; the one it replaces signs for `grace` seconds more.
-    Secrets already retired are dropped."""
+def rotate(current: Iterable[Secret], fresh: str, now: float, grace: int = ROTATION_GRACE_SECONDS) -> list[Secret]:
+    """`fresh` becomes the current secret; the one it replaces signs for `grace`
+    seconds more, and secrets already retired are dropped. Secrets may be kept
+    sealed (`hook_store`): only their retirement times are read here."""
     kept = [
         Secret(s.value, s.retires_at if s.retires_at is not None else int(now) + grace) for s in current if s.live(now)
     ]
-    return [Secret(new_secret()), *kept]
+    return [Secret(fresh), *kept]
 
 
 def headers(secrets: Iterable[Secret], message_id: str, timestamp: int, body: str, now: float) -> Mapping[str, str]:
