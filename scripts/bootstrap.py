@@ -5,8 +5,11 @@
 
 Names come from the stage's environment variables in .chalice/config.json.
 A stage that names an S3_EVENTS_QUEUE (the local one) also gets that queue,
-subscribed to the bucket's notifications. Running it again changes nothing
-that is already right.
+subscribed to the bucket's notifications; one that names an EVENT_BUS,
+WEBHOOK_QUEUE and WEBHOOK_DLQ gets the events' bus and the webhook delivery
+queues (on AWS the resources stack makes them). The table's stream is always
+on: it is the events' outbox. Running it again changes nothing that is
+already right.
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ QUEUE_VISIBILITY_SECONDS = 180
 QUEUE_MAX_RECEIVES = 3
 # As infra/resources.yaml's IncompleteUploadDays default.
 INCOMPLETE_UPLOAD_DAYS = 1
+# The events' outbox: every committed change, its old and new item (infra/resources.yaml too).
+STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+# As infra/resources.yaml's WebhookQueue: a crashing message is set aside after this many receives.
+WEBHOOK_MAX_RECEIVES = 5
 
 
 def stage_environment(stage: str, config_path: Path = ROOT / ".chalice" / "config.json") -> dict[str, str]:
@@ -66,6 +73,7 @@ def table_definition(name: str) -> dict:
             }
             for index in INDEXES
         ],
+        StreamSpecification=STREAM,
     )
 
 
@@ -153,6 +161,31 @@ def ensure_table(dynamodb, name: str) -> str:
         dynamodb.update_time_to_live(
             TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
         )
+    stream = dynamodb.describe_table(TableName=name)["Table"].get("StreamSpecification", {})
+    if stream != STREAM:  # a table made before the events existed
+        dynamodb.update_table(TableName=name, StreamSpecification=STREAM)
+    return outcome
+
+
+def ensure_events(events, sqs, bus: str, queue: str, dead_letters: str) -> str:
+    """The events' bus, and the webhook delivery queue with its dead-letter queue."""
+    outcome = "exists"
+    try:
+        events.describe_event_bus(Name=bus)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        events.create_event_bus(Name=bus)
+        outcome = "created"
+    _, dlq_arn = _queue_arn(sqs, dead_letters)
+    url, _ = _queue_arn(sqs, queue)
+    sqs.set_queue_attributes(
+        QueueUrl=url,
+        Attributes={
+            "VisibilityTimeout": str(QUEUE_VISIBILITY_SECONDS),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": WEBHOOK_MAX_RECEIVES}),
+        },
+    )
     return outcome
 
 
@@ -221,7 +254,20 @@ def bootstrap(env: dict[str, str], session=None) -> dict[str, str]:
         outcome["queue"] = ensure_event_queue(
             session.client("sqs"), session.client("s3"), env["IMAGES_BUCKET"], env["S3_EVENTS_QUEUE"]
         )
+    if env.get("EVENT_BUS") and env.get("WEBHOOK_QUEUE") and env.get("WEBHOOK_DLQ"):
+        outcome["events"] = ensure_events(
+            session.client("events"),
+            session.client("sqs"),
+            env["EVENT_BUS"],
+            _queue_name(env["WEBHOOK_QUEUE"]),
+            _queue_name(env["WEBHOOK_DLQ"]),
+        )
     return outcome
+
+
+def _queue_name(name_or_url: str) -> str:
+    """A queue's name, given its name or its URL (a deployed stage's variables hold URLs)."""
+    return name_or_url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -233,6 +279,8 @@ def main(argv: list[str] | None = None) -> None:
     line = f"bucket {env['IMAGES_BUCKET']}: {outcome['bucket']}; table {env['IMAGES_TABLE']}: {outcome['table']}"
     if "queue" in outcome:
         line += f"; queue {env['S3_EVENTS_QUEUE']}: {outcome['queue']}"
+    if "events" in outcome:
+        line += f"; bus {env['EVENT_BUS']} and webhook queues: {outcome['events']}"
     print(line)
 
 
