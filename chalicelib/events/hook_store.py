@@ -80,7 +80,7 @@ class WebhookStore:
         if kind == "plain":
             return value
         plain = aws.client("kms").decrypt(
-            CiphertextBlob=base64.b64decode(value), EncryptionContext={"webhook_id": webhook_id}
+            KeyId=self.key_id, CiphertextBlob=base64.b64decode(value), EncryptionContext={"webhook_id": webhook_id}
         )
         return plain["Plaintext"].decode()
 
