@@ -1,14 +1,11 @@
 """imgstore: routes and S3 event handlers. Wiring only; the logic is in chalicelib."""
 
-from typing import cast
-
 from chalice import Chalice
-from chalice.app import Request
 
-from chalicelib import auth, config, cors, http, openapi, telemetry, validation
+from chalicelib import bootstrap, deployment
 from chalicelib.auth import gateway
-from chalicelib.ingest import ImageProcessor
-from chalicelib.service import ImageService
+from chalicelib.edge import cors, http, openapi, telemetry, validation
+from chalicelib.edge.http import Call
 
 app = Chalice(app_name="imgstore")
 app.api.binary_types.extend(http.EXTRA_BINARY_TYPES)
@@ -17,6 +14,9 @@ app.register_middleware(telemetry.log_request, "http")
 app.register_middleware(cors.add_headers, "http")
 app.register_middleware(http.json_errors(app.routes), "http")
 app.register_middleware(telemetry.log_s3_event, "s3")
+
+# Every route is declared through this: domain errors mapped, query checked, preflight added.
+route = http.Routes(app, cors.preflight)
 
 
 def token_authorizer(auth_request):
@@ -27,134 +27,92 @@ def token_authorizer(auth_request):
 authorizer = gateway.route_authorizer(app, token_authorizer)
 
 
-def current() -> Request:
-    """The request being served: Chalice sets it before any view runs."""
-    return cast(Request, app.current_request)
-
-
-def caller(images):
-    return auth.caller(current().context, images.settings)
-
-
-@app.route("/health", methods=["GET"], content_types=http.ANY)
-def health():
-    validation.query(http.params(current()), ())
+@route("/health", ["GET"])
+def health(call: Call):
     return {"status": "ok"}
 
 
-@app.route("/openapi.json", methods=["GET"], content_types=http.ANY)
-def contract():
-    validation.query(http.params(current()), ())
-    return openapi.document(config.load())
+@route("/openapi.json", ["GET"])
+def contract(call: Call):
+    return openapi.document(call.settings)
 
 
-@app.route("/images", methods=["POST"], content_types=http.UPLOAD_TYPES, authorizer=authorizer)
-def upload_image():
-    images = ImageService.from_environment()
-    record = images.upload(caller(images), http.upload_from(current(), images.settings))
-    return http.created(current(), record.to_api(), f"/images/{record.image_id}")
+@route("/images", ["POST"], content_types=http.UPLOAD_TYPES, authorizer=authorizer, query=None)
+def upload_image(call: Call):
+    record = call.api.upload(call.caller, http.upload_from(call.request, call.settings))
+    return http.created(call.request, record.to_api(), f"/images/{record.image_id}")
 
 
-@app.route("/uploads", methods=["POST"], content_types=[http.JSON], authorizer=authorizer)
-def create_upload():
-    images = ImageService.from_environment()
-    validation.query(http.params(current()), ())
-    request = validation.presigned_upload(http.body(current()), images.settings)
-    answer = images.presign_upload(caller(images), request)
-    return http.created(current(), answer, f"/images/{answer['image_id']}")
+@route("/uploads", ["POST"], content_types=[http.JSON], authorizer=authorizer)
+def create_upload(call: Call):
+    answer = call.api.presign_upload(call.caller, validation.presigned_upload(call.body, call.settings))
+    return http.created(call.request, answer, f"/images/{answer['image_id']}")
 
 
-@app.route("/images", methods=["GET"], content_types=http.ANY, authorizer=authorizer)
-def list_images():
-    images = ImageService.from_environment()
-    return images.list(caller(images), validation.list_query(http.params(current())))
+@route("/images", ["GET"], authorizer=authorizer, query=None)
+def list_images(call: Call):
+    return call.api.list(call.caller, validation.list_query(call.params))
 
 
-@app.route("/images/{image_id}", methods=["GET"], content_types=http.ANY, authorizer=authorizer)
-def get_image(image_id):
-    images = ImageService.from_environment()
-    download = validation.download_flag(http.params(current()))
-    return images.get(caller(images), image_id, download=download)
+@route("/images/{image_id}", ["GET"], authorizer=authorizer, query=None)
+def get_image(call: Call, image_id):
+    return call.api.get(call.caller, image_id, download=validation.download_flag(call.params))
 
 
-@app.route("/images/{image_id}/file", methods=["GET"], content_types=http.ANY, authorizer=authorizer)
-def get_image_file(image_id):
-    images = ImageService.from_environment()
-    variant = validation.variant_name(http.params(current()), images.settings)
-    return http.redirect(images.file_url(caller(images), image_id, variant))
+@route("/images/{image_id}/file", ["GET"], authorizer=authorizer, query=None)
+def get_image_file(call: Call, image_id):
+    variant = validation.variant_name(call.params, call.settings)
+    return http.redirect(call.api.file_url(call.caller, image_id, variant))
 
 
-@app.route("/images/{image_id}", methods=["PATCH"], content_types=[http.JSON], authorizer=authorizer)
-def update_image(image_id):
-    images = ImageService.from_environment()
-    validation.query(http.params(current()), ())
-    return images.update(caller(images), image_id, validation.update(http.body(current()))).to_api()
+@route("/images/{image_id}", ["PATCH"], content_types=[http.JSON], authorizer=authorizer)
+def update_image(call: Call, image_id):
+    return call.api.update(call.caller, image_id, validation.update(call.body)).to_api()
 
 
-@app.route("/images/{image_id}/reprocess", methods=["POST"], content_types=http.ANY, authorizer=authorizer)
-def reprocess_image(image_id):
-    images = ImageService.from_environment()
-    validation.query(http.params(current()), ())
-    record = images.reprocess(caller(images), image_id)
+@route("/images/{image_id}/reprocess", ["POST"], authorizer=authorizer)
+def reprocess_image(call: Call, image_id):
+    record = call.api.reprocess(call.caller, image_id)
     return http.accepted({"message": "the variants are being made again", "image": record.to_api()})
 
 
-@app.route("/images/{image_id}", methods=["DELETE"], content_types=http.ANY, authorizer=authorizer)
-def delete_image(image_id):
-    images = ImageService.from_environment()
-    validation.query(http.params(current()), ())
-    images.delete(caller(images), image_id)
+@route("/images/{image_id}", ["DELETE"], authorizer=authorizer)
+def delete_image(call: Call, image_id):
+    call.api.delete(call.caller, image_id)
     return {"message": "image deleted", "image_id": image_id}
 
 
-# -- the web app (chalicelib/web/); its module is imported only when these are called --
+# -- the web app (chalicelib/edge/web/); its module is imported only when these are called --
 
 
-@app.route("/", methods=["GET"], content_types=http.ANY)
-def web_index():
-    from chalicelib import webapp
+@route("/", ["GET"], query=None)
+def web_index(call: Call):
+    from chalicelib.edge import webapp
 
-    request = current()
-    webapp.page_query(http.params(request))
-    page = webapp.index(request.headers.get("if-none-match"), http.url_for(request, "/"), config.load())
+    webapp.page_query(call.params)
+    page = webapp.index(call.request.headers.get("if-none-match"), call.url_for("/"), call.settings)
     return http.served(page)
 
 
-@app.route("/app/{name}", methods=["GET"], content_types=http.ANY)
-def web_asset(name):
-    from chalicelib import webapp
+@route("/app/{name}", ["GET"])
+def web_asset(call: Call, name):
+    from chalicelib.edge import webapp
 
-    request = current()
-    validation.query(http.params(request), ())
-    return http.served(webapp.asset(request.headers.get("if-none-match"), name))
+    return http.served(webapp.asset(call.request.headers.get("if-none-match"), name))
 
 
-@app.route("/client-config", methods=["GET"], content_types=http.ANY)
-def client_config():
-    from chalicelib import webapp
+@route("/client-config", ["GET"])
+def client_config(call: Call):
+    from chalicelib.edge import webapp
 
-    validation.query(http.params(current()), ())
-    return webapp.client_config(config.load())
+    return webapp.client_config(call.settings)
 
 
-@app.on_s3_event(bucket=config.trigger_bucket(), prefix="uploads/", events=["s3:ObjectCreated:*"])
+@app.on_s3_event(bucket=deployment.trigger_bucket(), prefix="uploads/", events=["s3:ObjectCreated:*"])
 def on_upload(event):
-    return ImageProcessor.from_environment().ingest(event.bucket, event.key)
+    return bootstrap.s3_events().ingest(event.bucket, event.key)
 
 
-@app.on_s3_event(bucket=config.trigger_bucket(), prefix="uploads/", events=["s3:ObjectRemoved:*"])
+@app.on_s3_event(bucket=deployment.trigger_bucket(), prefix="uploads/", events=["s3:ObjectRemoved:*"])
 def on_delete(event):
-    return ImageProcessor.from_environment().forget(event.bucket, event.key)
-
-
-# Keep last: browser preflights for every path above, answered without auth.
-def preflight(**_path_params):
-    request = current()
-    return cors.preflight(request, app.routes[request.context["resourcePath"]])
-
-
-for _path in list(app.routes):
-    app.route(_path, methods=["OPTIONS"])(preflight)
-
-# Domain errors become their HTTP answers, for every route above.
-http.map_domain_errors(app)
+    return bootstrap.s3_events().forget(event.bucket, event.key)

@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CASES = {
     "import app": "import app",
-    "import app + first log line": ("import app, io, contextlib\nfrom chalicelib import telemetry\n"
+    "import app + first log line": ("import app, io, contextlib\nfrom chalicelib.adapters import observability\n"
                                     "with contextlib.redirect_stdout(io.StringIO()):\n"
-                                    "    telemetry.logger().info('request', extra={'status': 200})"),
+                                    "    observability.logger().info('request', extra={'status': 200})"),
 }
 TIMER = "import time\nstart = time.perf_counter()\n{code}\nprint((time.perf_counter() - start) * 1000)\n"
 

@@ -121,7 +121,7 @@ def _presets(raw: str | None) -> tuple[Preset, ...]:
 AUTH_MODES = ("none", "token", "cognito")
 
 
-def _auth_mode(raw: str | None) -> str:
+def auth_mode(raw: str | None) -> str:
     mode = (raw or "none").strip().lower()
     if mode not in AUTH_MODES:
         raise RuntimeError(f"AUTH_MODE must be one of {', '.join(AUTH_MODES)}, got {raw!r}")
@@ -160,7 +160,7 @@ def _signing_secret(env) -> str | None:
 
 
 MAX_PRESIGN_SECONDS = 7 * 86400  # SigV4 refuses a presigned URL that lives longer
-# A GET URL's expiry also carries the record's version modulo this (blobs.Window), so
+# A GET URL's expiry also carries the record's version modulo this (adapters.presigning.Window), so
 # two renderings within one second get different URLs; it lives up to 59 s longer.
 URL_REVISION_SPREAD = 60
 
@@ -200,7 +200,7 @@ def load(environment: Mapping[str, str] | None = None) -> Settings:
         url_window=_url_window(env),
         quarantine_days=quarantine_days(env),
         presets=_presets(env.get("VARIANT_PRESETS")),
-        auth_mode=_auth_mode(env.get("AUTH_MODE")),
+        auth_mode=auth_mode(env.get("AUTH_MODE")),
         admin_group=env.get("ADMIN_GROUP") or "admins",
         cors_origins=_origins(env.get("CORS_ALLOW_ORIGINS")),
     )
@@ -212,25 +212,34 @@ def quarantine_days(env: Mapping[str, str]) -> int:
     return _int(env, "QUARANTINE_DAYS", QUARANTINE_DAYS)
 
 
-def trigger_bucket() -> str:
-    """The bucket the S3 handlers subscribe to.
+@dataclass(frozen=True)
+class TokenSecretSource:
+    """Where AUTH_MODE=token's secret comes from: the value itself (local stages) or
+    the Secrets Manager secret that holds it (deployed stages)."""
 
-    The one read at import time, and only because Chalice needs the name when
-    it loads app.py; `chalice deploy/package` set the stage's variables first.
-    Handlers themselves use load().bucket.
-    """
-    return os.environ.get("IMAGES_BUCKET", "imgstore-dev-images")
-
-
-def deployed_auth_mode() -> str:
-    """The AUTH_MODE the routes are wired for, read when Chalice loads app.py
-    (like trigger_bucket): which authorizer guards a route is fixed at deploy."""
-    return _auth_mode(os.environ.get("AUTH_MODE"))
+    value: str | None
+    arn: str | None
+    max_age: int
 
 
-def user_pool_arn() -> str:
-    """The Cognito user pool behind AUTH_MODE=cognito, also read at load time."""
-    arn = os.environ.get("USER_POOL_ARN", "")
-    if not arn:
-        raise RuntimeError("AUTH_MODE=cognito needs USER_POOL_ARN (make deploy writes it)")
-    return arn
+def token_secret_source(environment: Mapping[str, str] | None = None) -> TokenSecretSource:
+    """AUTH_TOKEN_SECRET, AUTH_TOKEN_SECRET_ARN and SECRETS_MAX_AGE alone: the token
+    authorizer reads no other setting (and needs no bucket or table)."""
+    env = os.environ if environment is None else environment
+    return TokenSecretSource(
+        env.get("AUTH_TOKEN_SECRET") or None, env.get("AUTH_TOKEN_SECRET_ARN") or None, secrets_max_age(env)
+    )
+
+
+@dataclass(frozen=True)
+class TelemetryNames:
+    service: str  # the `service` field of log lines and the metrics' dimension: one per stage
+    namespace: str  # CloudWatch metrics namespace
+
+
+def telemetry_names(environment: Mapping[str, str] | None = None) -> TelemetryNames:
+    """POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE, defaulting to imgstore."""
+    env = os.environ if environment is None else environment
+    return TelemetryNames(
+        env.get("POWERTOOLS_SERVICE_NAME") or "imgstore", env.get("POWERTOOLS_METRICS_NAMESPACE") or "imgstore"
+    )

@@ -20,7 +20,7 @@ import io
 import schemathesis
 from hypothesis import strategies as st
 
-from chalicelib import formats
+from chalicelib.domain import formats
 
 
 def _image(fmt: str, size=(24, 16), mode="RGB", color=(40, 120, 200)) -> bytes:

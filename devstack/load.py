@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.keys import image_id_for_object  # noqa: E402
+from chalicelib.domain.keys import image_id_for_object  # noqa: E402
 from scripts.bootstrap import stage_environment  # noqa: E402
 
 

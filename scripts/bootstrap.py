@@ -25,8 +25,10 @@ sys.path.insert(0, str(ROOT))  # run as a file: the project's packages become im
 
 from botocore.exceptions import ClientError  # noqa: E402
 
-from chalicelib import aws, config, keys  # noqa: E402
-from chalicelib.store import INDEXES  # noqa: E402
+from chalicelib import config  # noqa: E402
+from chalicelib.adapters import aws  # noqa: E402
+from chalicelib.adapters.store import INDEXES  # noqa: E402
+from chalicelib.domain import keys  # noqa: E402
 
 TTL_ATTRIBUTE = "expires_at"
 # What the events queue receives: everything the app's S3 handlers could ask
@@ -55,7 +57,7 @@ def stage_environment(stage: str, config_path: Path = ROOT / ".chalice" / "confi
 
 
 def table_definition(name: str) -> dict:
-    """The table and its indexes, as CreateTable takes them (see chalicelib/store.py)."""
+    """The table and its indexes, as CreateTable takes them (see chalicelib/adapters/store.py)."""
     names = ["pk", "sk", "gsk"] + [f"g{i[-1]}pk" for i in INDEXES]
     return dict(
         TableName=name,

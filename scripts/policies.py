@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a file: the project's packages become importable
 
-from chalicelib.store import INDEXES  # noqa: E402
+from chalicelib.adapters.store import INDEXES  # noqa: E402
 from scripts.bootstrap import stage_environment  # noqa: E402
 
 # function -> [(actions, resource kinds)]; every action applies to every kind.

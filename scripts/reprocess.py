@@ -34,10 +34,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a file: the project's packages become importable
 
+from chalicelib import bootstrap  # noqa: E402
 from chalicelib.auth import Caller  # noqa: E402
-from chalicelib.errors import ImgstoreError  # noqa: E402
-from chalicelib.ingest import ImageProcessor  # noqa: E402
-from chalicelib.service import ImageService  # noqa: E402
+from chalicelib.domain.errors import ImgstoreError  # noqa: E402
+from chalicelib.usecases.api import ApiService  # noqa: E402
+from chalicelib.usecases.s3_events import S3EventService  # noqa: E402
 from scripts.bootstrap import stage_environment  # noqa: E402
 
 # It runs with the stage's AWS credentials, so it acts for every owner.
@@ -45,14 +46,14 @@ OPERATOR = Caller(owner="operator", admin=True)
 DEFAULT_STATUSES = ("ready", "failed")  # rejected images need --restore; pending ones are on their way
 
 
-def matching(images: ImageService, owner: str | None, tag: str | None, statuses: list[str]) -> Iterator[str]:
+def matching(images: ApiService, owner: str | None, tag: str | None, statuses: list[str]) -> Iterator[str]:
     """Ids of the images that match, page by page."""
     for status in statuses:
         start = None
         while True:
-            page = images.store.list(owner=owner, tag=tag, status=status, limit=100, start_key=start)
+            page = images.store.list(owner=owner, tag=tag, status=status, limit=100, cursor=start)
             yield from (record.image_id for record in page.records)
-            start = page.last_key
+            start = page.cursor
             if not start:
                 break
 
@@ -80,7 +81,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def restore(processor: ImageProcessor, image_id: str, here: bool) -> str:
+def restore(processor: S3EventService, image_id: str, here: bool) -> str:
     """Put the original back; with `here`, judge it in this process too."""
     outcome = processor.restore(image_id)
     record = processor.store.get(image_id) if outcome == "restored" and here else None
@@ -93,8 +94,8 @@ def main(argv: list[str] | None = None) -> collections.Counter:
     args = parse(argv)
     for name, value in stage_environment(args.stage).items():
         os.environ.setdefault(name, value)
-    images = ImageService.from_environment()
-    processor = ImageProcessor(images.settings, images.store, images.blobs)
+    images = bootstrap.api()
+    processor = S3EventService(images.settings, images.store, images.blobs)
     if args.restore:
         return run(args.restore, "restoring", lambda image_id: restore(processor, image_id, args.here))
     ids = args.image_id or list(

@@ -33,7 +33,7 @@ def aws(monkeypatch):
     """moto with the dev stage's bucket and table, and the stage's variables set."""
     from moto import mock_aws
 
-    from chalicelib import aws as clients
+    from chalicelib.adapters import aws as clients
 
     with mock_aws():
         clients.reset()

@@ -60,8 +60,10 @@ def _handler_function(app, code) -> str | None:
     sources = {s.name for s in app.event_sources} | {a.name for a in app.builtin_auth_handlers}
     for name, handler in app.handler_map.items():
         func = getattr(handler, "func", handler)
-        if getattr(func, "__code__", None) is code:
-            return name if name in sources else "api_handler"
+        while func is not None:  # a route's view sits inside the registrar's wrappers
+            if getattr(func, "__code__", None) is code:
+                return name if name in sources else "api_handler"
+            func = getattr(func, "__wrapped__", None)
     return None
 
 

@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 
+from chalicelib.adapters.store import ImageStore
 from chalicelib.config import URL_REVISION_SPREAD as REVISION_SPREAD
-from chalicelib.records import epoch
-from chalicelib.store import ImageStore
+from chalicelib.domain.records import epoch
 from tests.conftest import BUCKET, TABLE, deliver, image_bytes
 
 JSON = {"content-type": "application/json"}
@@ -337,7 +337,7 @@ def test_delete_removes_original_variants_record_and_tags(client, s3, ddb, jpeg)
     assert client.http.delete(f"/images/{image['image_id']}").status_code == 404
 
 
-@pytest.mark.parametrize("failing", ["chalicelib.blobs.BlobStore.delete_many", "chalicelib.store.ImageStore.delete"])
+@pytest.mark.parametrize("failing", ["chalicelib.adapters.blobs.BlobStore.delete_many", "chalicelib.adapters.store.ImageStore.delete"])
 def test_a_retried_delete_finishes_the_job(client, s3, ddb, jpeg, monkeypatch, failing):
     image = ready(client, jpeg, tags=["a"])
 
@@ -360,7 +360,7 @@ def test_a_500_carries_no_internals(client, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("secret table name imgstore-dev-images")
 
-    monkeypatch.setattr("chalicelib.service.ImageService.list", explode)
+    monkeypatch.setattr("chalicelib.usecases.api.ApiService.list", explode)
     reply = client.http.get("/images")
     assert reply.status_code == 500
     assert reply.json_body["error"] == "internal server error"
@@ -373,7 +373,7 @@ def test_unsupported_method_is_json_405(client):
 
 
 def test_patch_reads_the_record_once(client, jpeg):
-    from chalicelib import aws
+    from chalicelib.adapters import aws
 
     image = upload(client, jpeg).json_body
     reads = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.errors import Conflict
+from chalicelib.domain.errors import Conflict
 from tests.test_api import JSON, post_json, ready
 
 
@@ -23,7 +23,7 @@ def test_patch_with_a_body_that_is_not_json_is_415(client, jpeg):
 
 def test_patch_that_keeps_conflicting_is_409(client, jpeg, monkeypatch):
     image = ready(client, jpeg, title="Before")
-    monkeypatch.setattr("chalicelib.store.ImageStore.save", _always_conflicting)
+    monkeypatch.setattr("chalicelib.adapters.store.ImageStore.save", _always_conflicting)
     reply = client.http.patch(f"/images/{image['image_id']}", headers=JSON, body=json.dumps({"title": "After"}))
     assert reply.status_code == 409
     assert reply.json_body == {"error": "the image was changed by another request; try again"}

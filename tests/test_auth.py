@@ -10,9 +10,8 @@ import pytest
 
 from chalicelib import auth
 from chalicelib.auth import Caller
-from chalicelib.errors import Forbidden, Invalid, Unauthorized
-from tests.apps import (TOKEN_SECRET, USER_POOL_ARN, bearer, client, cognito_token, json_upload,
-                        load_app, with_headers)
+from chalicelib.domain.errors import Forbidden, Invalid, Unauthorized
+from tests.apps import TOKEN_SECRET, USER_POOL_ARN, bearer, client, cognito_token, json_upload, load_app, with_headers
 from tests.conftest import BUCKET, deliver
 
 ORIGIN = "https://app.example"

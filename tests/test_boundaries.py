@@ -34,7 +34,7 @@ with mock_aws():
         up = c.http.post("/uploads", headers={"content-type": "application/json"},
                          body=json.dumps({"filename": "a.jpg", "content_type": "image/jpeg", "size_bytes": 10, "user_id": "u"}))
         assert up.status_code == 201
-assert "chalicelib.webapp" not in sys.modules, "the API's routes loaded the web app's module"
+assert "chalicelib.edge.webapp" not in sys.modules, "the API's routes loaded the web app's module"
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("PIL", "pillow_heif"))))
 """
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chalicelib import cors
+from chalicelib.edge import cors
 from scripts.bootstrap import ensure_bucket
 from tests.apps import bearer, client, json_upload, load_app, with_headers
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib import auth
 from scripts import deploy
 from scripts import tokens as token_script
-from chalicelib import auth
 
 ROOT = Path(__file__).resolve().parent.parent
 SHELLCHECK = str(Path(sys.executable).parent / "shellcheck")

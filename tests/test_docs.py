@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from chalicelib import config
-from chalicelib.records import ImageRecord
+from chalicelib.domain.records import ImageRecord
 from devstack import guide
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,7 +160,7 @@ def test_every_route_is_in_the_endpoint_table():
 
 
 def test_the_endpoint_table_lists_exactly_the_statuses_of_the_contract():
-    from chalicelib import openapi
+    from chalicelib.edge import openapi
 
     rows = _route_rows()
     for path, method, operation in openapi.operations(openapi.raw()):

@@ -8,7 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from app import app
-from chalicelib import keys
+from chalicelib import bootstrap
+from chalicelib.domain import keys
 from tests.conftest import BUCKET, deliver, image_bytes
 from tests.test_api import objects, ready, upload
 
@@ -95,7 +96,7 @@ def test_duplicate_delivery_leaves_one_record_and_the_same_variants(client, s3, 
     image_id = direct_put(client, s3, "uploads/alice/twice.jpg", jpeg)
     first = get(client, image_id)
     puts = []
-    monkeypatch.setattr("chalicelib.blobs.BlobStore.put", lambda self, key, *a, **k: puts.append(key))
+    monkeypatch.setattr("chalicelib.adapters.blobs.BlobStore.put", lambda self, key, *a, **k: puts.append(key))
     deliver(client, "uploads/alice/twice.jpg")
     deliver(client, "uploads/alice/twice.jpg", "ObjectCreated:CompleteMultipartUpload")
     assert puts == []  # nothing re-rendered
@@ -191,7 +192,7 @@ def test_an_api_upload_that_fails_decoding_is_rejected(client, s3):
 
 def test_an_object_over_the_size_limit_is_rejected_without_being_read(client, s3, monkeypatch):
     reads = []
-    monkeypatch.setattr("chalicelib.blobs.BlobStore.get", lambda *a, **k: reads.append(a))
+    monkeypatch.setattr("chalicelib.adapters.blobs.BlobStore.get", lambda *a, **k: reads.append(a))
     image_id = direct_put(client, s3, "uploads/alice/huge.jpg", b"\xff\xd8\xff" + b"\0" * (25 * 1024 * 1024 + 1))
     image = get(client, image_id)
     assert image["status"] == "rejected" and image["status_reason"] == "file is 26,214,404 bytes; the limit is 25 MB (26,214,400 bytes)"
@@ -221,7 +222,7 @@ def test_a_transient_aws_error_raises_so_lambda_retries(client, s3, jpeg, monkey
     key = "uploads/alice/retry.jpg"
     s3.put_object(Bucket=BUCKET, Key=key, Body=jpeg)
     with monkeypatch.context() as patch:
-        patch.setattr("chalicelib.blobs.BlobStore.put", throttled)
+        patch.setattr("chalicelib.adapters.blobs.BlobStore.put", throttled)
         with pytest.raises(ClientError):
             deliver(client, key)
     image_id = keys.image_id_for_object(BUCKET, key)
@@ -244,13 +245,13 @@ def test_writing_variants_never_triggers_processing(client, s3, jpeg, monkeypatc
     assert {tuple(s.events) for s in app.event_sources} == {("s3:ObjectCreated:*",), ("s3:ObjectRemoved:*",)}
     assert all(s.prefix == "uploads/" for s in app.event_sources)
     written = []
-    original_put = __import__("chalicelib.blobs", fromlist=["BlobStore"]).BlobStore.put
+    original_put = __import__("chalicelib.adapters.blobs", fromlist=["BlobStore"]).BlobStore.put
 
     def recording_put(self, key, *args, **kwargs):
         written.append(key)
         return original_put(self, key, *args, **kwargs)
 
-    monkeypatch.setattr("chalicelib.blobs.BlobStore.put", recording_put)
+    monkeypatch.setattr("chalicelib.adapters.blobs.BlobStore.put", recording_put)
     direct_put(client, s3, "uploads/alice/recursion.jpg", jpeg)
     assert len(written) == 3 and not any(_subscribed(k) for k in written)
     assert _subscribed("uploads/alice/recursion.jpg")
@@ -269,8 +270,7 @@ def test_events_outside_uploads_or_from_another_bucket_are_ignored(client, s3, j
 
 def test_a_failure_while_the_image_is_being_deleted_does_not_bring_it_back(client, s3, jpeg, monkeypatch):
     from chalicelib import config
-    from chalicelib.ingest import ImageProcessor
-    from chalicelib.store import ImageStore
+    from chalicelib.adapters.store import ImageStore
 
     key = "uploads/alice/doomed.jpg"
     image_id = direct_put(client, s3, key, jpeg)
@@ -282,7 +282,7 @@ def test_a_failure_while_the_image_is_being_deleted_does_not_bring_it_back(clien
 
     monkeypatch.setattr("chalicelib.imaging.process", delete_begins_then_processing_fails)
     with pytest.raises(RuntimeError, match="boom"):
-        ImageProcessor.from_environment().reprocess(image_id)
+        bootstrap.s3_events().reprocess(image_id)
     record = store.get(image_id)
     assert record.deleting and record.status == "ready"
     assert client.http.get("/images").json_body["count"] == 0

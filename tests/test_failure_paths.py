@@ -14,11 +14,11 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from chalicelib import aws as clients
-from chalicelib import lifecycle
-from chalicelib.errors import Conflict
-from chalicelib.http import UNAVAILABLE
-from chalicelib.store import ImageStore
+from chalicelib.adapters import aws as clients
+from chalicelib.adapters.store import ImageStore
+from chalicelib.domain.errors import Conflict
+from chalicelib.edge.http import UNAVAILABLE
+from chalicelib.usecases import lifecycle
 from tests.conftest import BUCKET, TABLE, deliver
 from tests.test_api import items, objects, post_json, ready, upload
 
@@ -88,7 +88,7 @@ def test_a_failed_put_undoes_the_upload_record(client, s3, ddb, jpeg, monkeypatc
         raise ClientError(SLOW_DOWN, "PutObject")
 
     with monkeypatch.context() as patch:
-        patch.setattr("chalicelib.blobs.BlobStore.put", slow_down)
+        patch.setattr("chalicelib.adapters.blobs.BlobStore.put", slow_down)
         reply = upload(client, jpeg, tags=["t"])
     assert (reply.status_code, reply.headers["Retry-After"]) == (503, "1")  # S3 throttled: come back
     assert reply.json_body == {"error": UNAVAILABLE}
@@ -114,8 +114,8 @@ def test_a_failed_undo_leaves_only_an_unlisted_record_that_expires(client, s3, d
         raise ClientError(SLOW_DOWN, "Any")
 
     with monkeypatch.context() as patch:
-        patch.setattr("chalicelib.blobs.BlobStore.put", slow_down)
-        patch.setattr("chalicelib.store.ImageStore.delete", slow_down)
+        patch.setattr("chalicelib.adapters.blobs.BlobStore.put", slow_down)
+        patch.setattr("chalicelib.adapters.store.ImageStore.delete", slow_down)
         reply = upload(client, jpeg)
     assert reply.status_code == 503  # the put's error, not the undo's
     [left] = [i for i in items(ddb) if i["sk"]["S"] == "IMAGE"]
@@ -144,7 +144,7 @@ def test_variants_rendered_for_an_image_deleted_meanwhile_are_removed(client, s3
 # -- the store's UnprocessedKeys retry --------------------------------------------------------
 
 def test_unprocessed_keys_are_asked_for_again_with_backoff(client, jpeg, monkeypatch):
-    from chalicelib import store as store_module
+    from chalicelib.adapters import store as store_module
 
     ids = [ready(client, jpeg, tags=["t"])["image_id"] for _ in range(3)]
     slept: list[float] = []
@@ -174,7 +174,7 @@ def test_unprocessed_keys_are_asked_for_again_with_backoff(client, jpeg, monkeyp
 # -- delete_many's errors -----------------------------------------------------------------------
 
 def test_delete_many_raises_when_s3_could_not_delete_a_key(aws, s3):
-    from chalicelib.blobs import BlobStore
+    from chalicelib.adapters.blobs import BlobStore
 
     for key in ("processed/a/1.jpg", "processed/a/2.jpg"):
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
@@ -189,7 +189,7 @@ def test_delete_many_raises_when_s3_could_not_delete_a_key(aws, s3):
 
 
 def test_a_key_s3_refuses_to_delete_for_lack_of_permission_is_no_transient_error(aws, s3):
-    from chalicelib.blobs import BlobStore
+    from chalicelib.adapters.blobs import BlobStore
 
     s3.put_object(Bucket=BUCKET, Key="processed/a/1.jpg", Body=b"x")
 
@@ -203,7 +203,7 @@ def test_a_key_s3_refuses_to_delete_for_lack_of_permission_is_no_transient_error
 
 
 def test_delete_many_sends_at_most_a_thousand_keys_a_request(aws):
-    from chalicelib.blobs import BlobStore
+    from chalicelib.adapters.blobs import BlobStore
 
     sizes = []
     clients.client("s3").meta.events.register(

@@ -2,7 +2,7 @@
 fails in turn, and everything still ends in one consistent state.
 
 Each use-case runs once cleanly while a botocore `before-call` hook on the app's
-shared session (chalicelib/aws.py) records its calls, so a new AWS call is
+shared session (chalicelib/adapters/aws.py) records its calls, so a new AWS call is
 covered without touching this file. Then, for each recorded call and each kind
 of fault, the use-case runs again from the same start with that call failing:
 a throttling error (what the client raises once its own retries are spent), a
@@ -30,9 +30,10 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from app import app
-from chalicelib import aws as clients
-from chalicelib import keys
-from chalicelib.http import UNAVAILABLE
+from chalicelib import bootstrap
+from chalicelib.adapters import aws as clients
+from chalicelib.domain import keys
+from chalicelib.edge.http import UNAVAILABLE
 from tests.conftest import BUCKET, TABLE, deliver, image_bytes
 
 LAMBDA_ATTEMPTS = 3  # the first, and Lambda's two retries of an asynchronous event
@@ -256,12 +257,11 @@ def restore_setup(world, s3, monkeypatch):
 
 
 def restore_run(world, s3, image_id):
-    from chalicelib.ingest import ImageProcessor
 
     outcome = None
     for _ in range(CLIENT_ATTEMPTS):  # the operator runs make reprocess --restore again after an error
         try:
-            outcome = ImageProcessor.from_environment().restore(image_id)
+            outcome = bootstrap.s3_events().restore(image_id)
             break
         except Exception:
             continue

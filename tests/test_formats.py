@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from chalicelib import formats
+from chalicelib.domain import formats
 from tests.conftest import image_bytes
 
 

@@ -93,8 +93,8 @@ def _put(s3, key: str, body: bytes, content_type: str = "image/jpeg") -> None:
 
 
 def _record(client, key: str):
-    from chalicelib import keys
-    from chalicelib.store import ImageStore
+    from chalicelib.adapters.store import ImageStore
+    from chalicelib.domain import keys
 
     return ImageStore(TABLE).get(keys.image_id_for_object(BUCKET, key))
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts import deploy
-from chalicelib import config, keys
-from scripts import policies
+from chalicelib import config
+from chalicelib.domain import keys
+from scripts import deploy, policies
 from scripts.bootstrap import INCOMPLETE_UPLOAD_DAYS, TTL_ATTRIBUTE, cors_rules, lifecycle_rules, table_definition
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,7 +3,7 @@ import unicodedata
 
 import pytest
 
-from chalicelib import keys
+from chalicelib.domain import keys
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -61,7 +61,7 @@ def test_variants_live_outside_the_subscribed_prefix():
 
 
 def test_owners_and_ids_never_end_in_a_newline():
-    from chalicelib import keys
+    from chalicelib.domain import keys
 
     assert keys.is_owner("alice") and not keys.is_owner("alice\n") and not keys.is_owner("al ice")
     assert keys.is_image_id("a" * 32) and not keys.is_image_id("a" * 32 + "\n")

@@ -1,4 +1,4 @@
-"""The contract, chalicelib/openapi.json: valid OpenAPI 3.1, the same routes
+"""The contract, chalicelib/edge/openapi.json: valid OpenAPI 3.1, the same routes
 and methods as the app, the same rules as the code, and served at GET /openapi.json."""
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from chalicelib import config, formats, keys, openapi, records
+from chalicelib import config
+from chalicelib.domain import formats, keys, records
+from chalicelib.edge import openapi
 from tests.apps import client, load_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +70,7 @@ def test_the_document_states_the_rules_the_code_applies():
     assert set(doc["paths"]["/images"]["post"]["requestBody"]["content"]) == {"application/json", *formats.UPLOAD_CONTENT_TYPES}
     assert schemas["Image"]["properties"]["status"]["enum"] == list(records.STATUSES)
     listing = {p["name"]: p["schema"] for p in doc["paths"]["/images"]["get"]["parameters"]}
-    from chalicelib.validation import LIST_PARAMS, RAW_PARAMS
+    from chalicelib.edge.validation import LIST_PARAMS, RAW_PARAMS
 
     assert tuple(listing) == LIST_PARAMS and listing["tag"]["pattern"] == records.TAG_PATTERN
     raw = [p["name"] for p in doc["paths"]["/images"]["post"]["parameters"]]
@@ -100,7 +102,7 @@ def test_the_document_is_read_only_when_asked_for():
         "sys.addaudithook(lambda event, args: event == 'open' and str(args[0]).endswith('openapi.json') and opened.append(1))\n"
         "import app\n"
         "assert not opened, 'openapi.json was read at import'\n"
-        "from chalicelib import config, openapi\n"
+        "from chalicelib import config\nfrom chalicelib.edge import openapi\n"
         "openapi.document(config.load({'IMAGES_BUCKET': 'b', 'IMAGES_TABLE': 't'}))\n"
         "assert opened\n"
     )

@@ -238,7 +238,8 @@ def test_the_pure_python_runtime_dependencies_import_from_the_layer(unpacked):
 import jwt
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics
-from chalicelib import auth, cors, telemetry
+from chalicelib import auth
+from chalicelib.edge import cors, telemetry
 token = auth.issue_token("alice", "k" * 40)
 print(auth.verify_token("Bearer " + token, "k" * 40)["sub"], Logger.__module__, Metrics.__name__)
 """)
@@ -284,7 +285,7 @@ def test_data_routes_use_the_token_authorizer_and_preflights_do_not(terraform):
 
 
 def test_the_contract_ships_and_the_stage_names_its_signing_secret(package, unpacked, terraform):
-    assert json.loads((unpacked / "task" / "chalicelib" / "openapi.json").read_text())["openapi"].startswith("3.1")
+    assert json.loads((unpacked / "task" / "chalicelib" / "edge" / "openapi.json").read_text())["openapi"].startswith("3.1")
     for name, function in terraform["resource"]["aws_lambda_function"].items():
         env = function["environment"]["variables"]
         assert env["SIGNING_SECRET_ARN"].startswith("arn:aws:secretsmanager:"), name

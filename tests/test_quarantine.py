@@ -10,9 +10,9 @@ from urllib.parse import unquote
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import keys
-from chalicelib.ingest import ImageProcessor
-from chalicelib.store import ImageStore
+from chalicelib import bootstrap
+from chalicelib.adapters.store import ImageStore
+from chalicelib.domain import keys
 from tests.conftest import BUCKET, TABLE, deliver, image_bytes
 from tests.test_api import objects
 
@@ -82,7 +82,7 @@ def test_a_move_interrupted_after_the_copy_finishes_on_the_retry(client, s3, mon
         raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "try later"}}, "DeleteObject")
 
     with monkeypatch.context() as patch:
-        patch.setattr("chalicelib.blobs.BlobStore.delete_if", unavailable)
+        patch.setattr("chalicelib.adapters.blobs.BlobStore.delete_if", unavailable)
         with pytest.raises(ClientError):
             deliver(client, key)
     assert record(image_id).status == "rejected"
@@ -102,7 +102,7 @@ def test_a_move_interrupted_before_the_copy_finishes_on_the_retry(client, s3, mo
         raise ClientError({"Error": {"Code": "SlowDown", "Message": "slow down"}}, "CopyObject")
 
     with monkeypatch.context() as patch:
-        patch.setattr("chalicelib.blobs.BlobStore.copy", throttled)
+        patch.setattr("chalicelib.adapters.blobs.BlobStore.copy", throttled)
         with pytest.raises(ClientError):
             deliver(client, key)
     assert record(image_id).status == "rejected" and objects(s3) == [key]
@@ -113,7 +113,7 @@ def test_a_move_interrupted_before_the_copy_finishes_on_the_retry(client, s3, mo
 @pytest.fixture
 def copy_conditions(aws):
     """CopySourceIfMatch as AWS applies it (412 PreconditionFailed); moto 5.2 ignores it."""
-    from chalicelib import aws as clients
+    from chalicelib.adapters import aws as clients
 
     s3 = clients.client("s3")
 
@@ -224,7 +224,7 @@ def test_a_codec_missing_from_the_build_is_retried_never_rejected(client, s3, mo
 def test_a_decoder_missing_from_pillow_is_no_verdict_but_its_parse_errors_are():
     from PIL import UnidentifiedImageError
 
-    from chalicelib import formats
+    from chalicelib.domain import formats
     from chalicelib.imaging.decoding import is_verdict
 
     try:
@@ -258,7 +258,7 @@ def test_an_operator_restores_a_quarantined_original_and_it_is_judged_again(clie
     assert "pixels; the limit is 1000 pixels" in record(image_id).status_reason
     monkeypatch.setenv("MAX_PIXELS", "50000000")
 
-    processor = ImageProcessor.from_environment
+    processor = bootstrap.s3_events
     assert processor().restore(image_id) == "restored"
     back = record(image_id)
     assert back.status == "pending" and back.expires_at is None and back.quarantine_key == f"quarantine/{key}"
@@ -274,7 +274,7 @@ def test_an_operator_restores_a_quarantined_original_and_it_is_judged_again(clie
 def test_a_restored_original_rejected_again_goes_back_to_quarantine(client, s3):
     key = "uploads/alice/notes.jpg"
     image_id = rejected(client, s3, key)
-    assert ImageProcessor.from_environment().restore(image_id) == "restored"
+    assert bootstrap.s3_events().restore(image_id) == "restored"
     deliver(client, key, "ObjectCreated:Copy")
     again = record(image_id)
     assert again.status == "rejected" and again.quarantine_key == f"quarantine/{key}"
@@ -284,7 +284,7 @@ def test_a_restored_original_rejected_again_goes_back_to_quarantine(client, s3):
 
 
 def test_restoring_what_cannot_be_restored_says_why(client, s3, jpeg):
-    processor = ImageProcessor.from_environment()
+    processor = bootstrap.s3_events()
     assert processor.restore("0" * 32) == "unknown"
     good = put(s3, "uploads/alice/good.jpg", jpeg)
     deliver(client, "uploads/alice/good.jpg")
@@ -327,14 +327,14 @@ def test_the_api_cannot_reprocess_a_rejected_image(client, s3):
 
 def test_an_original_too_large_for_one_copy_is_moved_in_parts(client, s3, monkeypatch):
     """Over S3's single-copy limit (5 GB; here made 5 MB) the move copies part by part."""
-    from chalicelib import blobs
+    from chalicelib.adapters import blobs
 
     monkeypatch.setattr(blobs, "COPY_LIMIT", 5 * 1024 * 1024)
     monkeypatch.setattr(blobs, "PART_SIZE", 5 * 1024 * 1024)
     data = bytes(range(256)) * (6 * 4096)  # 6 MB of no image: two parts
     key = "uploads/alice/huge.bin"
     parts = []
-    from chalicelib import aws as clients
+    from chalicelib.adapters import aws as clients
 
     clients.client("s3").meta.events.register(
         "provide-client-params.s3.UploadPartCopy", lambda params, **_: parts.append(params["PartNumber"]))

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.errors import Invalid
-from chalicelib.records import ImageRecord, Variant, normalize_tags, now_iso
+from chalicelib.domain.errors import Invalid
+from chalicelib.domain.records import ImageRecord, Variant, normalize_tags, now_iso
 
 
 def test_tags_are_lowercased_trimmed_and_deduplicated_in_order():

@@ -103,7 +103,7 @@ def test_keys_sanitize_filename_drops_every_format_character():
     import sys
     import unicodedata
 
-    from chalicelib import keys
+    from chalicelib.domain import keys
 
     formats = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"]
     assert keys.sanitize_filename("a" + "".join(formats) + "b.jpg") == "ab.jpg"
@@ -124,39 +124,45 @@ def test_routes_without_a_body_ignore_the_content_type(client, method, path, con
 
 # -- 6. a user's delete wins over background work ---------------------------------------
 
-def test_a_delete_wins_over_the_s3_handler_saving_meanwhile(client, s3, ddb, monkeypatch):
+def test_a_delete_wins_over_the_s3_handler_saving_meanwhile(client, s3, ddb):
     """The handler saves the record (after a reprocess, say) between the delete's
     read and its mark: the delete still finishes, with no 409."""
-    from chalicelib.lifecycle import set_fields
-    from chalicelib.service import ImageService
+    from chalicelib import bootstrap
+    from chalicelib.auth import ANONYMOUS
+    from chalicelib.usecases.api import ApiService
+    from chalicelib.usecases.lifecycle import set_fields
     from tests.conftest import deliver
 
     image = post_json(client, "/images", upload_body(tags=["a", "b"])).json_body
     deliver(client, image["original_key"])
-    find = ImageService._find
+    real = bootstrap.api()
 
-    def raced(self, caller, image_id):
-        found = find(self, caller, image_id)
-        for _ in range(8):  # a busy writer: more saves than any retry budget
-            set_fields(self.store, image_id, {"status_reason": None, "tags": ["a", "c"]})
-        return found
+    class BusyWriter:
+        """The real store, with a busy writer saving right after each read:
+        more saves than any retry budget."""
 
-    monkeypatch.setattr(ImageService, "_find", raced)
-    reply = client.http.delete(f"/images/{image['image_id']}")
-    assert reply.status_code == 200, reply.body
-    monkeypatch.undo()
+        def __getattr__(self, name):
+            return getattr(real.store, name)
+
+        def get(self, image_id):
+            found = real.store.get(image_id)
+            for _ in range(8):
+                set_fields(real.store, image_id, {"status_reason": None, "tags": ["a", "c"]})
+            return found
+
+    ApiService(real.settings, BusyWriter(), real.blobs).delete(ANONYMOUS, image["image_id"])
     assert nothing_written(s3, ddb)  # the tag items the racing save wrote went too
 
 
 def test_once_marked_the_handler_no_longer_saves(client, s3, ddb):
-    from chalicelib import lifecycle
-    from chalicelib.service import ImageService
+    from chalicelib import bootstrap
+    from chalicelib.usecases import lifecycle
 
     image = post_json(client, "/images", upload_body()).json_body
-    images = ImageService.from_environment()
+    images = bootstrap.api()
     record = images.store.get(image["image_id"])
     images.store.mark_deleting(record)
-    assert lifecycle.set_fields(images.store, image["image_id"], {"status": "ready"}) is None
+    assert lifecycle.set_fields(images.store, image["image_id"], {"status": "ready"}) == lifecycle.Unsaved.DELETING
     assert images.store.get(image["image_id"]).deleting
 
 
@@ -179,7 +185,7 @@ def test_an_oversize_api_upload_names_both_sizes_exactly(client):
 
 
 def test_bytes_text_is_exact():
-    from chalicelib.limits import bytes_text
+    from chalicelib.domain.upload_limits import bytes_text
 
     assert bytes_text(25 * 1024 * 1024) == "25 MB (26,214,400 bytes)"
     assert bytes_text(25 * 1024 * 1024 + 1) == "26,214,401 bytes"
@@ -221,7 +227,7 @@ def test_tags_that_are_accepted(client, tag, stored):
 @pytest.mark.parametrize("tag", ["", "  ", "#", "a#b", "a,b", "tab\there", "nl\nx", "zw\u200bj", "rlo\u202e",
                                  "x" * 65, "##double", "bell\x07"])
 def test_tags_that_are_refused(client, s3, ddb, tag):
-    from chalicelib.records import TAG_RULE
+    from chalicelib.domain.records import TAG_RULE
 
     reply = post_json(client, "/images", upload_body(tags=[tag]))
     assert reply.status_code == 400, (tag, reply.body)

@@ -10,9 +10,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from chalicelib.blobs import BlobStore, Window, cache_control
+from chalicelib.adapters.blobs import BlobStore
+from chalicelib.adapters.presigning import Window, cache_control
+from chalicelib.adapters.store import ImageStore
 from chalicelib.config import URL_REVISION_SPREAD as REVISION_SPREAD
-from chalicelib.store import ImageStore
 from tests.conftest import BUCKET, TABLE
 from tests.test_api import ready, upload
 
@@ -129,7 +130,7 @@ def test_api_urls_are_the_same_on_every_call_in_a_window(client, jpeg, monkeypat
     image = ready(client, jpeg)
     path = f"/images/{image['image_id']}"
     moments = iter([START + 1, START + W - 1, START + W])
-    monkeypatch.setattr("chalicelib.service._now", lambda: next(moments))
+    monkeypatch.setattr("chalicelib.usecases.api._now", lambda: next(moments))
     early, late, next_window = (client.http.get(path).json_body for _ in range(3))
     assert early["urls"] == late["urls"] and early["thumbnail_url"] == late["thumbnail_url"]
     assert next_window["urls"]["thumb"] != early["urls"]["thumb"]
@@ -141,12 +142,12 @@ def test_a_record_that_changes_gets_new_urls_at_once_and_keeps_them_to_the_windo
     """New bytes under the same keys (a reprocess, an object uploaded again) must not be
     hidden by a cached copy fetched through the same URL: the record's change moves the
     signing time, so every URL of the image changes with it."""
-    from chalicelib import records
+    from chalicelib.domain import records
 
     image = ready(client, jpeg)
     path = f"/images/{image['image_id']}"
     clock = {"now": START + 100}
-    monkeypatch.setattr("chalicelib.service._now", lambda: clock["now"])
+    monkeypatch.setattr("chalicelib.usecases.api._now", lambda: clock["now"])
     before = client.http.get(path).json_body
     monkeypatch.setattr(records, "now_iso", lambda: amz_iso(START + 200))
     assert client.http.patch(path, body=json.dumps({"title": "changed"}), headers=JSON).status_code == 200
@@ -173,7 +174,7 @@ def test_a_record_that_changes_gets_new_urls_at_once_and_keeps_them_to_the_windo
 def test_the_list_gives_each_tile_its_thumbnail_url(client, jpeg, monkeypatch):
     done = ready(client, jpeg)
     pending = upload(client, jpeg).json_body
-    monkeypatch.setattr("chalicelib.service._now", lambda: START + 7)
+    monkeypatch.setattr("chalicelib.usecases.api._now", lambda: START + 7)
     listed = {i["image_id"]: i for i in client.http.get("/images?user_id=alice").json_body["images"]}
     thumb = listed[done["image_id"]]["thumbnail_url"]
     assert urlparse(thumb).path.endswith(done["variants"]["thumb"]["key"])  # the smallest variant
@@ -185,7 +186,7 @@ def test_the_list_gives_each_tile_its_thumbnail_url(client, jpeg, monkeypatch):
 def test_the_file_redirect_is_stable_too(client, jpeg, monkeypatch):
     image = ready(client, jpeg)
     moments = iter([START + 3, START + 600])
-    monkeypatch.setattr("chalicelib.service._now", lambda: next(moments))
+    monkeypatch.setattr("chalicelib.usecases.api._now", lambda: next(moments))
     first, second = (client.http.get(f"/images/{image['image_id']}/file?variant=thumb") for _ in range(2))
     assert first.headers["Location"] == second.headers["Location"]
     assert first.headers["Cache-Control"] == "no-store"  # the redirect itself is re-asked; its target is cached

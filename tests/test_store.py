@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import replace
 
 import pytest
 
-from chalicelib import aws, keys
-from chalicelib.errors import Conflict, Invalid
-from chalicelib.records import ImageRecord
-from chalicelib.store import ImageStore, index_for
+from chalicelib.adapters import aws
+from chalicelib.adapters.store import ImageStore, index_for
+from chalicelib.domain import keys
+from chalicelib.domain.errors import Conflict, Invalid
+from chalicelib.domain.records import ImageRecord
 from tests.conftest import TABLE
 
 
@@ -47,12 +49,12 @@ def reads():
 def _all_pages(store, limit, **filters):
     records, start, pages = [], None, 0
     while True:
-        page = store.list(limit=limit, start_key=start, **filters)
+        page = store.list(limit=limit, cursor=start, **filters)
         records += page.records
         pages += 1
-        if page.last_key is None:
+        if page.cursor is None:
             return records, pages
-        start = page.last_key
+        start = page.cursor
 
 
 def test_create_get_and_conflict(store):
@@ -84,16 +86,18 @@ def test_save_is_optimistic_and_tag_items_follow(store):
     assert [r.image_id for r in store.list(owner=None, tag="keep", status=None, limit=5).records] == [first.image_id]
 
 
-def test_a_start_key_from_another_list_is_refused_not_sent(store):
+def test_a_cursor_from_another_list_is_refused_not_sent(store):
     for i in range(3):
         store.create(make(owner="alice", n=i))
     page = store.list(owner="alice", tag=None, status=None, limit=1)
-    assert page.last_key and store.list(owner="alice", tag=None, status=None, limit=1, start_key=page.last_key).records
-    foreign = {**page.last_key, "g2pk": "O#bob"}
-    with pytest.raises(Invalid, match="does not belong"):
-        store.list(owner="alice", tag=None, status=None, limit=1, start_key=foreign)
-    with pytest.raises(Invalid):
-        store.list(owner=None, tag="x", status=None, limit=1, start_key=page.last_key)
+    assert page.cursor and store.list(owner="alice", tag=None, status=None, limit=1, cursor=page.cursor).records
+    foreign = json.dumps({**json.loads(page.cursor), "g2pk": "O#bob"})
+    with pytest.raises(Invalid, match="the cursor does not belong to this list"):
+        store.list(owner="alice", tag=None, status=None, limit=1, cursor=foreign)
+    with pytest.raises(Invalid, match="the cursor is malformed"):
+        store.list(owner=None, tag="x", status=None, limit=1, cursor=page.cursor)
+    with pytest.raises(Invalid, match="the cursor is malformed"):
+        store.list(owner="alice", tag=None, status=None, limit=1, cursor="not json")
 
 
 def test_records_being_deleted_drop_out_of_every_list(store):
@@ -112,10 +116,26 @@ def test_index_partitions_are_distinct_for_every_filter_combination():
     assert len({index_for(*c) for c in combos}) == 8
 
 
+class _Recording:
+    """A DynamoDB client that keeps the items it is asked to put, and sends nothing."""
+
+    def __init__(self):
+        self.items = []
+
+    def transact_write_items(self, TransactItems):
+        self.items += [operation["Put"]["Item"] for operation in TransactItems]
+
+    def put_item(self, **put):
+        self.items.append(put["Item"])
+
+
 def _bulk_write(store: ImageStore, records: list[ImageRecord]) -> None:
     """The exact items create() writes, sent with BatchWriteItem: moto's
     TransactWriteItems copies the whole table per call, too slow for 500."""
-    requests = [item for record in records for item in store.items(record)]
+    recording = _Recording()
+    for record in records:
+        ImageStore(store.table, client=recording).create(record)
+    requests = recording.items
     for start in range(0, len(requests), 25):
         batch = [{"PutRequest": {"Item": item}} for item in requests[start:start + 25]]
         aws.client("dynamodb").batch_write_item(RequestItems={TABLE: batch})

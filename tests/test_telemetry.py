@@ -87,11 +87,11 @@ def test_a_failed_upload_is_logged_counted_and_raised_for_a_retry(client, s3, ca
 
 
 def test_a_metric_that_cannot_be_recorded_costs_the_metric_not_the_image(client, s3, capsys, jpeg, monkeypatch):
-    from chalicelib import telemetry
-    from chalicelib.store import ImageStore
+    from chalicelib.adapters import observability
+    from chalicelib.adapters.store import ImageStore
     from tests.conftest import TABLE
 
-    real = telemetry.metrics()
+    real = observability.metrics()
 
     def refuse(*, name, **kwargs):
         if name == "BytesStored":
@@ -112,14 +112,14 @@ def test_a_metric_that_cannot_be_recorded_costs_the_metric_not_the_image(client,
 
 
 def test_metrics_that_cannot_be_flushed_never_make_lambda_retry_a_finished_event(client, s3, capsys, jpeg, monkeypatch):
-    from chalicelib import telemetry
-    from chalicelib.store import ImageStore
+    from chalicelib.adapters import observability
+    from chalicelib.adapters.store import ImageStore
     from tests.conftest import TABLE
 
     def refuse():
         raise ValueError("simulated: a metric without a value")
 
-    monkeypatch.setattr(telemetry.metrics(), "flush_metrics", refuse)
+    monkeypatch.setattr(observability.metrics(), "flush_metrics", refuse)
     key = "uploads/carol/flushed.jpg"
     s3.put_object(Bucket=BUCKET, Key=key, Body=jpeg)
     capsys.readouterr()
@@ -141,7 +141,7 @@ def test_a_removed_object_logs_its_event_without_upload_metrics(client, s3, caps
 
 def test_the_api_path_imports_neither_pillow_nor_powertools_until_it_logs():
     code = ("import sys, app; before = {m for m in ('PIL', 'aws_lambda_powertools') if m in sys.modules}; "
-            "from chalicelib import telemetry; telemetry.logger(); "
+            "from chalicelib.adapters import observability; observability.logger(); "
             "print(sorted(before), 'PIL' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}, check=True)

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import config, formats, webapp
+from chalicelib import config
+from chalicelib.domain import formats
+from chalicelib.edge import webapp
 
 ROOT = Path(__file__).resolve().parent.parent
-WEB = ROOT / "chalicelib" / "web"
+WEB = ROOT / "chalicelib" / "edge" / "web"
 
 
 def directives(csp: str) -> dict[str, list[str]]:
@@ -75,7 +77,7 @@ def test_the_page_knows_the_stage_prefix(aws):
     """Behind API Gateway the app lives under /api/: its <base> says so."""
     from chalice.app import Request
 
-    from chalicelib import http
+    from chalicelib.edge import http
 
     event = {
         "headers": {},
@@ -115,7 +117,7 @@ def test_the_page_needs_no_sign_in_under_token_mode(client, monkeypatch):
 
 
 BLURHASH_JS = r"""
-import { decode, components } from "./chalicelib/web/blurhash.js";
+import { decode, components } from "./chalicelib/edge/web/blurhash.js";
 const [hash, width, height] = process.argv.slice(2);
 const pixels = Array.from(decode(hash, +width, +height));
 console.log(JSON.stringify({ pixels, parts: components(hash).colours.length }));
@@ -161,7 +163,7 @@ with mock_aws():
     with Client(app.app, stage_name="dev", project_dir=".") as c:
         assert c.http.get("/images?user_id=u").status_code == 200
         assert c.http.get("/health").status_code == 200
-        before = "chalicelib.webapp" in sys.modules
+        before = "chalicelib.edge.webapp" in sys.modules
         for path in ["/", "/app/app.js", "/app/app.css", "/client-config"]:
             assert c.http.get(path).status_code == 200, path
 print(json.dumps([before, sorted(m for m in sys.modules if m.split(".")[0] in ("PIL", "pillow_heif", "blurhash"))]))

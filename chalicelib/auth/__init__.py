@@ -16,7 +16,7 @@ One module per reason to change:
 
 from .context import caller, cognito_groups
 from .principal import ANONYMOUS, Caller
-from .secrets import reset, token_secret
+from .token_secret import reset, token_secret
 from .tokens import InvalidToken, issue_token, verify_token
 
 __all__ = [

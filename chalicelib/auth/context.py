@@ -13,9 +13,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .. import keys
 from ..config import Settings
-from ..errors import Unauthorized
+from ..domain import keys
+from ..domain.errors import Unauthorized
 from .principal import ANONYMOUS, Caller
 
 

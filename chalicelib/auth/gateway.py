@@ -7,8 +7,8 @@ from typing import Any
 
 from chalice.app import AuthRequest, AuthResponse
 
-from .. import config
-from .secrets import token_secret
+from .. import deployment
+from .token_secret import token_secret
 from .tokens import InvalidToken, verify_token
 
 
@@ -36,9 +36,9 @@ def route_authorizer(app, token_authorizer) -> Any:
     Lambda looks for its handler), or Cognito's."""
     from chalice import CognitoUserPoolAuthorizer
 
-    mode = config.deployed_auth_mode()
+    mode = deployment.auth_mode()
     if mode == "token":
         return app.authorizer(name="token_authorizer")(token_authorizer)
     if mode == "cognito":
-        return CognitoUserPoolAuthorizer("imgstore_users", provider_arns=[config.user_pool_arn()])
+        return CognitoUserPoolAuthorizer("imgstore_users", provider_arns=[deployment.user_pool_arn()])
     return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import Forbidden, Invalid
+from ..domain.errors import Forbidden, Invalid
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .. import keys
+from ..domain import keys
 
 TOKEN_ALGORITHM = "HS256"
 TOKEN_ISSUER = "imgstore"

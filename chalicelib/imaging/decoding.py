@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from PIL import Image, TiffImagePlugin, UnidentifiedImageError
 
-from .. import formats
 from ..config import Settings
+from ..domain import formats
 from . import limits, shrink_on_load, sizing
 from .outcome import Rejected
 

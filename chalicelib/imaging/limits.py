@@ -12,7 +12,7 @@ import warnings
 from PIL import Image
 
 from ..config import Settings
-from ..limits import upload_size_problem
+from ..domain.upload_limits import upload_size_problem
 from .outcome import Rejected
 
 

@@ -13,7 +13,7 @@ import zipfile
 
 from PIL import features
 
-from .. import formats
+from ..domain import formats
 from .outcome import CodecMissing, Rejected
 
 _NAMED = (  # the start of files people rename to .jpg, and what to call them

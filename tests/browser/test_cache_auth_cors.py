@@ -111,7 +111,7 @@ def test_a_picture_uploaded_again_under_its_key_is_shown_new_at_once_not_from_th
     """The same key, the same image id and the same variant keys, but new bytes: the
     record's change gives the thumbnail a new URL, so the browser fetches it instead of
     showing its cached copy of the old picture for the rest of the URL window."""
-    from chalicelib import keys
+    from chalicelib.domain import keys
 
     _stay_inside_one_window()
     s3 = stack.client("s3")

@@ -8,8 +8,9 @@ import warnings
 import pytest
 from PIL import Image, ImageChops, ImageFile, ImageOps, TiffImagePlugin
 
-from chalicelib import formats, imaging
+from chalicelib import imaging
 from chalicelib.config import DEFAULT_PRESETS, Preset
+from chalicelib.domain import formats
 from chalicelib.imaging import colour, sizing
 
 from . import corpus

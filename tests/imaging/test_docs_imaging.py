@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 
-from chalicelib import config, formats, imaging
+from chalicelib import config, imaging
+from chalicelib.domain import formats
 from tests.conftest import ROOT
 
 from . import corpus

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chalicelib import keys
+from chalicelib.domain import keys
 from tests.conftest import BUCKET, deliver
 
 from . import corpus
@@ -26,7 +26,7 @@ def dropped():
     from moto import mock_aws
 
     from app import app
-    from chalicelib import aws as clients
+    from chalicelib.adapters import aws as clients
     from tests.conftest import ENV, ROOT, bootstrap
 
     outcome = {}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from PIL import Image, features
 
-from chalicelib import formats, imaging
+from chalicelib import imaging
 from chalicelib.config import Preset
+from chalicelib.domain import formats
 from chalicelib.imaging import decoding, metadata
 
 from . import corpus

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from chalicelib import keys
-from chalicelib.ingest import ImageProcessor
+from chalicelib import bootstrap
+from chalicelib.domain import keys
 from tests.conftest import BUCKET, ROOT, deliver
 
 from . import corpus
@@ -56,7 +56,7 @@ def test_the_route_has_the_handler_render_the_new_presets_and_drop_the_old(clien
 
 def test_an_event_for_unchanged_bytes_renders_again_only_when_the_presets_changed(client, s3, monkeypatch):
     image_id, key = _ready_image(client, s3)
-    processor = ImageProcessor.from_environment
+    processor = bootstrap.s3_events
     assert processor().ingest(BUCKET, key) == "unchanged"  # S3 delivering the event twice
     monkeypatch.setenv("VARIANT_PRESETS", NEW_PRESETS)
     assert processor().ingest(BUCKET, key) == "ready"
@@ -106,7 +106,7 @@ def test_the_script_can_hand_the_work_to_the_handler(client, s3, monkeypatch):
 
 def test_the_api_never_loads_pillow():
     # Cold starts: the API function imports app.py and runs the API use-cases only.
-    code = ("import sys; import app; from chalicelib import service, http, validation; "
+    code = ("import sys; import app; from chalicelib.usecases import api; from chalicelib.edge import http, validation; "
             "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('PIL', 'pillow_heif', 'blurhash')); "
             "print(loaded); sys.exit(1 if loaded else 0)")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

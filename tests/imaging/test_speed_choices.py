@@ -13,8 +13,9 @@ import random
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
 
-from chalicelib import formats, imaging
+from chalicelib import imaging
 from chalicelib.config import Preset
+from chalicelib.domain import formats
 from chalicelib.imaging import decoding, shrink_on_load, sizing
 
 from . import corpus

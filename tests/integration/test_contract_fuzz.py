@@ -1,5 +1,5 @@
 """Schemathesis against the running local stack: the API keeps its contract
-(chalicelib/openapi.json) under fuzzing. Seeded and bounded, for `make test`;
+(chalicelib/edge/openapi.json) under fuzzing. Seeded and bounded, for `make test`;
 `make fuzz` runs longer, unseeded, in both AUTH_MODEs (devstack/fuzz.py)."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from chalicelib import openapi
+from chalicelib.edge import openapi
 from devstack import fuzz
 from devstack.background import BackgroundStack
 

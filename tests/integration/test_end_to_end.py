@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import os
-import re
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from chalicelib.keys import image_id_for_object
+from chalicelib.domain.keys import image_id_for_object
 from tests.conftest import image_bytes
 
 pytestmark = pytest.mark.slow

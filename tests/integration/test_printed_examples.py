@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from chalicelib.keys import image_id_for_object
+from chalicelib.domain.keys import image_id_for_object
 from devstack import guide
 
 pytestmark = pytest.mark.slow

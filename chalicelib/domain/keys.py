@@ -16,6 +16,8 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 
+from .text import FORMAT_CHARACTERS
+
 UPLOADS = "uploads/"
 PROCESSED = "processed/"
 QUARANTINE = "quarantine/"
@@ -26,13 +28,6 @@ IMAGE_ID_PATTERN = r"^[0-9a-f]{32}$(?!\n)"
 OWNER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,127}$(?!\n)"
 _IMAGE_ID = re.compile(IMAGE_ID_PATTERN)
 _OWNER = re.compile(OWNER_PATTERN)
-# Unicode's format characters (category Cf, Unicode 15.1): invisible, and the
-# bidi controls among them make text display as something else.
-FORMAT_CHARACTERS = (
-    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
-    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
-)
 # Control and format characters: invisible in a name, and RIGHT-TO-LEFT
 # OVERRIDE makes "photo\u202egnp.exe" show as "photoexe.png" (OWASP's upload guidance).
 _INVISIBLE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{FORMAT_CHARACTERS}]")

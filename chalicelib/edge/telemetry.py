@@ -16,55 +16,15 @@ Metrics, namespace POWERTOOLS_METRICS_NAMESPACE (default "imgstore"), with a
 
 from __future__ import annotations
 
-import functools
-import os
-import sys
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from . import keys
+from ..adapters import observability
+from ..domain import keys
+from ..domain.states import Outcome
 
-NAMESPACE = "imgstore"
-SERVICE = "imgstore"
-_OUTCOME_METRICS = {"ready": "ImagesIngested", "rejected": "ImagesRejected"}
-
-
-class _CurrentStdout:
-    """Writes to whatever sys.stdout is at the time (pytest swaps it per test)."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-# aws_lambda_powertools has an import cycle: a thread that imports it while
-# another is half-way through gets an ImportError. Lambda runs one event per
-# process, but `chalice local` and the local event bridge run several threads
-# (a page's first load sends its requests at once), so the import is one at a time.
-_import_lock = threading.Lock()
-
-
-@functools.cache
-def logger():
-    with _import_lock:
-        from aws_lambda_powertools.logging import Logger
-
-        return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE, stream=_CurrentStdout(), utc=True)  # type: ignore[arg-type]  # a file-like writer
-
-
-@functools.cache
-def metrics():
-    with _import_lock:
-        from aws_lambda_powertools.metrics import Metrics
-
-        return Metrics(
-            namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or NAMESPACE,
-            service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE,
-        )
+_OUTCOME_METRICS = {Outcome.READY: "ImagesIngested", Outcome.REJECTED: "ImagesRejected"}
 
 
 def _ms_since(start: float) -> float:
@@ -93,7 +53,7 @@ def log_request(request, get_response: Callable):
     response = get_response(request)
     body = response.body if isinstance(response.body, dict) else None
     context = request.context or {}
-    logger().info(
+    observability.logger().info(
         "request",
         extra={
             "request_id": context.get("requestId"),
@@ -135,39 +95,13 @@ def log_s3_event(event, get_response: Callable):
     try:
         outcome = get_response(event)
     except Exception:
-        logger().exception("s3 event", extra={**line, "status": "error", "duration_ms": _ms_since(start)})
+        observability.logger().exception("s3 event", extra={**line, "status": "error", "duration_ms": _ms_since(start)})
         if creating:
-            _record(("ImagesFailed", "Count", 1), flush=True)
+            observability.record(("ImagesFailed", "Count", 1), flush=True)
         raise
     duration = _ms_since(start)
-    logger().info("s3 event", extra={**line, "status": outcome, "duration_ms": duration})
+    observability.logger().info("s3 event", extra={**line, "status": outcome, "duration_ms": duration})
     counted = creating and outcome in _OUTCOME_METRICS
     entries = [(_OUTCOME_METRICS[outcome], "Count", 1), ("ProcessingMs", "Milliseconds", duration)] if counted else []
-    _record(*entries, flush=True)
+    observability.record(*entries, flush=True)
     return outcome
-
-
-def stored(nbytes: int) -> None:
-    """Count bytes written to the bucket; flushed with the event's other metrics."""
-    if nbytes > 0:
-        _record(("BytesStored", "Bytes", nbytes), flush=False)
-
-
-def _record(*entries: tuple[str, str, float], flush: bool) -> None:
-    """Add metrics (name, unit, value), and flush if asked. Never raises: what they
-    count is already done, and a metric lost is better than an event retried, its
-    good work marked failed and done again."""
-    try:
-        for name, unit, value in entries:
-            metrics().add_metric(name=name, unit=unit, value=value)
-        if flush:
-            _flush()
-    except Exception:
-        logger().exception("could not record the %s metric", ", ".join(e[0] for e in entries) or "flushed")
-        metrics().clear_metrics()  # what could not go out would only spoil the next event's
-
-
-def _flush() -> None:
-    # Only when something was recorded: powertools warns about empty flushes.
-    if metrics().metric_set:
-        metrics().flush_metrics()

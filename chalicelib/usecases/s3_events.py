@@ -16,17 +16,20 @@ import hashlib
 import logging
 from typing import Any
 
-from . import keys, telemetry
-from .blobs import ObjectInfo, cache_control
-from .errors import Conflict
-from .lifecycle import UseCases, expires_at, mark_stale, purge, set_fields
-from .limits import upload_size_problem
-from .records import ImageRecord, Variant
+from ..adapters import observability
+from ..adapters.blobs import ObjectInfo
+from ..adapters.presigning import cache_control
+from ..domain import keys
+from ..domain.errors import Conflict
+from ..domain.records import ImageRecord, Variant
+from ..domain.states import Outcome, Status
+from ..domain.upload_limits import upload_size_problem
+from .lifecycle import Unsaved, UseCases, expires_at, mark_stale, purge, set_fields
 
 log = logging.getLogger(__name__)
 
 
-class ImageProcessor(UseCases):
+class S3EventService(UseCases):
     """The S3 event handlers' use-cases."""
 
     # -- locating ------------------------------------------------------------
@@ -51,7 +54,7 @@ class ImageProcessor(UseCases):
             source="s3",
             size_bytes=obj.size,
             content_type=obj.content_type,
-            expires_at=expires_at("pending", self.settings),
+            expires_at=expires_at(Status.PENDING, self.settings),
         )
         try:
             return self.store.create(record)
@@ -60,20 +63,20 @@ class ImageProcessor(UseCases):
 
     # -- ObjectCreated -------------------------------------------------------
 
-    def ingest(self, bucket: str, key: str) -> str:
+    def ingest(self, bucket: str, key: str) -> Outcome:
         """Process the object now at `key`. Returns what happened, for the log."""
         if bucket != self.settings.bucket or not key.startswith(keys.UPLOADS):
-            return "ignored"
+            return Outcome.IGNORED
         obj = self.blobs.head(key)
         if obj is None:
-            return "gone"  # deleted since; its ObjectRemoved event tidies up
+            return Outcome.GONE  # deleted since; its ObjectRemoved event tidies up
         record = self._locate(bucket, key)
         if record is not None and record.deleting:
-            return "deleting"
+            return Outcome.DELETING
         if record is not None and record.etag == obj.etag and self._up_to_date(record):
-            if record.status == "rejected":
+            if record.status == Status.REJECTED:
                 self._finish_rejection(record, obj)  # a retry, or a duplicate event
-            return "unchanged"
+            return Outcome.UNCHANGED
         if record is None:
             record = self._create_for_object(bucket, key, obj)
 
@@ -89,9 +92,9 @@ class ImageProcessor(UseCases):
             return self._reject(record, obj, too_large)
         data = self.blobs.get(key, etag=obj.etag)
         if data is None:
-            return "gone"  # replaced meanwhile; the newer object has its own event
+            return Outcome.GONE  # replaced meanwhile; the newer object has its own event
 
-        from . import imaging  # only the event handler pays for Pillow
+        from .. import imaging
 
         try:
             result = imaging.process(data, self.settings)
@@ -101,9 +104,9 @@ class ImageProcessor(UseCases):
         except Exception as exc:  # a bug, a missing codec, transient AWS trouble: Lambda retries
             self._mark_failed(record.image_id, exc)
             raise
-        return "ready" if saved is not None else "deleting"
+        return Outcome.READY if isinstance(saved, ImageRecord) else Outcome.DELETING
 
-    def _store_result(self, record: ImageRecord, result, data: bytes, obj: ObjectInfo) -> ImageRecord | None:
+    def _store_result(self, record: ImageRecord, result, data: bytes, obj: ObjectInfo) -> ImageRecord | Unsaved:
         """Write the variants, then the ready record; remove variants it no longer names,
         and a quarantined copy of an earlier (or this very) original."""
         variants = {}
@@ -115,7 +118,7 @@ class ImageProcessor(UseCases):
                 key_out, rendered.width, rendered.height, len(rendered.data), rendered.content_type
             )
         facts: dict[str, Any] = dict(
-            status="ready",
+            status=Status.READY,
             status_reason=None,
             format=result.format,
             content_type=result.content_type,
@@ -134,30 +137,32 @@ class ImageProcessor(UseCases):
             # The original is in uploads/ now, judged good; the record stops naming the copy next.
             self.blobs.delete_many([record.quarantine_key])
         saved = set_fields(self.store, record.image_id, facts)
-        if saved is None:  # deleted meanwhile: its purge may have listed processed/ before these landed
+        if not isinstance(
+            saved, ImageRecord
+        ):  # deleted meanwhile: its purge may have listed processed/ before these landed
             self.blobs.delete_many([v.key for v in variants.values()])
         else:
             # Whatever no preset makes any more: renamed or dropped presets, changed formats.
             earlier = {v.key for v in record.variants.values()}
             earlier |= set(self.blobs.list_keys(keys.variant_prefix(record.image_id)))
             self.blobs.delete_many(earlier - {v.key for v in variants.values()})
-            telemetry.stored(len(data) + sum(v.size_bytes for v in variants.values()))
+            observability.stored(len(data) + sum(v.size_bytes for v in variants.values()))
         return saved
 
     def _up_to_date(self, record: ImageRecord) -> bool:
         """Nothing to do for this object: it was rejected, or its variants match the presets."""
-        if record.status == "rejected":
+        if record.status == Status.REJECTED:
             return True
-        return record.status == "ready" and record.presets_fingerprint == self.settings.presets_fingerprint
+        return record.status == Status.READY and record.presets_fingerprint == self.settings.presets_fingerprint
 
-    def reprocess(self, image_id: str) -> str:
+    def reprocess(self, image_id: str) -> Outcome:
         """Render one image's variants again, here and now (the operator's script uses this)."""
         record = mark_stale(self.store, image_id)
-        if record is None:
-            return "unknown"
+        if not isinstance(record, ImageRecord):
+            return Outcome.UNKNOWN
         return self.ingest(self.settings.bucket, record.original_key)
 
-    def _reject(self, record: ImageRecord, obj: ObjectInfo, reason: str) -> str:
+    def _reject(self, record: ImageRecord, obj: ObjectInfo, reason: str) -> Outcome:
         """Record why and where the original goes, then move it into quarantine and
         delete the variants of an earlier version.
 
@@ -166,28 +171,28 @@ class ImageProcessor(UseCases):
         """
         target = keys.quarantine_key(record.original_key)
         facts = dict(
-            status="rejected",
+            status=Status.REJECTED,
             status_reason=reason,
             variants={},
             etag=obj.etag,
             size_bytes=obj.size,
             quarantine_key=target,
-            expires_at=expires_at("rejected", self.settings),
+            expires_at=expires_at(Status.REJECTED, self.settings),
         )
         saved = set_fields(self.store, record.image_id, facts)
-        if saved is None:
-            return "deleting"  # the user's delete removes the original
+        if not isinstance(saved, ImageRecord):
+            return Outcome.DELETING  # the user's delete removes the original
         self._quarantine(record.original_key, target, obj)
         self.blobs.delete_many([v.key for v in record.variants.values()])
         log.info("rejected %s: %s", record.image_id, reason)
-        return "rejected"
+        return Outcome.REJECTED
 
     def _finish_rejection(self, record: ImageRecord, obj: ObjectInfo) -> None:
         """The object is the rejected version and still under uploads/: the move was interrupted."""
         target = record.quarantine_key
         if target is None:  # rejected before quarantine existed
             target = keys.quarantine_key(record.original_key)
-            if set_fields(self.store, record.image_id, {"quarantine_key": target}) is None:
+            if not isinstance(set_fields(self.store, record.image_id, {"quarantine_key": target}), ImageRecord):
                 return
         self._quarantine(record.original_key, target, obj)
 
@@ -198,58 +203,58 @@ class ImageProcessor(UseCases):
         if self.blobs.copy(original, target, etag=obj.etag, size=obj.size):
             self.blobs.delete_if(original, obj.etag)
 
-    def restore(self, image_id: str) -> str:
+    def restore(self, image_id: str) -> Outcome:
         """Put a quarantined original back at its key for another try (after a decoder
         upgrade, say). The copy's ObjectCreated event has the handler judge it again;
         the quarantined copy goes once the image is ready, and stays if it is rejected
         again. Repeating it is safe. Returns what happened, for the operator."""
         record = self.store.get(image_id)
         if record is None or record.deleting:
-            return "unknown"
+            return Outcome.UNKNOWN
         if not record.quarantine_key:
-            return "not quarantined"
+            return Outcome.NOT_QUARANTINED
         kept = self.blobs.head(record.quarantine_key)
         if kept is None:
-            return "expired"  # the lifecycle rule removed it: nothing to bring back
+            return Outcome.EXPIRED  # the lifecycle rule removed it: nothing to bring back
         if self.blobs.head(record.original_key) is not None:
-            return "in uploads"  # never overwrite what is there (a newer upload, or a restore under way)
+            return Outcome.IN_UPLOADS  # never overwrite what is there (a newer upload, or a restore under way)
         # Not rejected any more, so the copy's event is processed rather than
         # taken for the rejected version; no expiry while it is on its way.
         marked = set_fields(
             self.store,
             image_id,
-            {"status": "pending", "status_reason": "restored from quarantine", "etag": None, "expires_at": None},
+            {"status": Status.PENDING, "status_reason": "restored from quarantine", "etag": None, "expires_at": None},
             current=record,
         )
-        if marked is None:
-            return "unknown"
+        if not isinstance(marked, ImageRecord):
+            return Outcome.UNKNOWN
         if not self.blobs.copy(record.quarantine_key, record.original_key, size=kept.size):
             # Removed between the check and the copy: as it was, rejected.
             set_fields(
                 self.store, image_id, {f: getattr(record, f) for f in ("status", "status_reason", "etag", "expires_at")}
             )
-            return "expired"
-        return "restored"
+            return Outcome.EXPIRED
+        return Outcome.RESTORED
 
     def _mark_failed(self, image_id: str, exc: Exception) -> None:
         reason = f"processing failed ({type(exc).__name__}); it will be retried"
         try:
-            set_fields(self.store, image_id, {"status": "failed", "status_reason": reason})
+            set_fields(self.store, image_id, {"status": Status.FAILED, "status_reason": reason})
         except Exception:  # the original error matters more
             log.exception("could not mark %s failed", image_id)
 
     # -- ObjectRemoved -------------------------------------------------------
 
-    def forget(self, bucket: str, key: str) -> str:
+    def forget(self, bucket: str, key: str) -> Outcome:
         """The object at `key` was deleted: remove its record and variants."""
         if bucket != self.settings.bucket or not key.startswith(keys.UPLOADS):
-            return "ignored"
+            return Outcome.IGNORED
         if self.blobs.head(key) is not None:
-            return "exists"  # uploaded again since this event was sent
+            return Outcome.EXISTS  # uploaded again since this event was sent
         record = self._locate(bucket, key)
         if record is None:
-            return "unknown"
-        if record.status == "rejected" and not record.deleting:
-            return "kept"  # we deleted it ourselves; the record says why
+            return Outcome.UNKNOWN
+        if record.status == Status.REJECTED and not record.deleting:
+            return Outcome.KEPT  # we deleted it ourselves; the record says why
         purge(record, self.store, self.blobs, with_original=False)
-        return "forgotten"
+        return Outcome.FORGOTTEN

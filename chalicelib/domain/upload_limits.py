@@ -3,7 +3,7 @@ wherever it applies: the API, the S3 handler and imaging."""
 
 from __future__ import annotations
 
-from .config import MB, Settings
+from ..config import MB, Settings
 
 
 def bytes_text(n: int) -> str:

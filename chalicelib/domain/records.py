@@ -15,9 +15,10 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import Invalid
-from .keys import FORMAT_CHARACTERS
+from .states import Status
+from .text import FORMAT_CHARACTERS
 
-STATUSES = ("pending", "ready", "rejected", "failed")
+STATUSES = tuple(Status)
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 64
 MAX_TITLE_LENGTH = 200
@@ -93,7 +94,7 @@ class ImageRecord:
     filename: str
     original_key: str
     source: str
-    status: str = "pending"
+    status: Status = Status.PENDING
     status_reason: str | None = None
     title: str = ""
     description: str = ""
@@ -120,6 +121,7 @@ class ImageRecord:
 
     def __post_init__(self) -> None:
         self.updated_at = self.updated_at or self.created_at
+        self.status = Status(self.status)  # from an item or a caller's text: one of the four, or ValueError
 
     def touch(self, **changes: Any) -> ImageRecord:
         """A copy with `changes` applied and updated_at set to now."""

@@ -1,7 +1,7 @@
 """The API's use-cases: upload, presign, list, get, update, reprocess, delete.
 
 Each takes the caller (see auth) and checked input (see validation) and works
-through the two adapters, ImageStore and BlobStore. An image the caller may
+through the two ports (usecases.ports), a record store and blob storage. An image the caller may
 not see is "not found", exactly like one that does not exist. Pillow is never
 imported on this path.
 """
@@ -12,15 +12,16 @@ import logging
 import time
 from typing import Any
 
-from . import keys, pagination
-from .auth.principal import Caller
-from .blobs import Window
-from .errors import Conflict, NotFound
+from ..adapters.presigning import Window
+from ..adapters.secrets import pagination_secret
+from ..auth.principal import Caller
+from ..domain import keys
+from ..domain.errors import Conflict, NotFound
+from ..domain.records import ImageRecord, epoch
+from ..domain.states import Status
+from . import pagination
+from .commands import ListQuery, Metadata, PresignedUpload, Upload
 from .lifecycle import UseCases, expires_at, mark_stale, purge, set_fields
-from .records import ImageRecord, epoch
-from .secret_store import pagination_secret
-from .store import index_for
-from .validation import ListQuery, Metadata, PresignedUpload, Upload
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def _now() -> float:
     return time.time()
 
 
-class ImageService(UseCases):
+class ApiService(UseCases):
     """The API's use-cases."""
 
     def _new_record(self, owner: str, filename: str, source: str, meta: Metadata, **fields: Any) -> ImageRecord:
@@ -40,7 +41,7 @@ class ImageService(UseCases):
             filename=filename,
             source=source,
             original_key=keys.original_key(owner, image_id, filename),
-            expires_at=expires_at("pending", self.settings),
+            expires_at=expires_at(Status.PENDING, self.settings),
             title=meta.title,
             description=meta.description,
             tags=meta.tags,
@@ -104,12 +105,11 @@ class ImageService(UseCases):
 
     def list(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
         owner = caller.owner_to_list(query.user_id)
-        index, partition = index_for(owner, query.tag, query.status)
-        scope = f"{index}:{partition}"  # a token only continues the list it came from
+        scope = pagination.scope(owner, query.tag, query.status)
         secret = pagination_secret(self.settings)
-        start = pagination.decode(query.next_token, scope, secret) if query.next_token else None
-        page = self.store.list(owner=owner, tag=query.tag, status=query.status, limit=query.limit, start_key=start)
-        token = pagination.encode(page.last_key, scope, secret) if page.last_key else None
+        cursor = pagination.decode(query.next_token, scope, secret) if query.next_token else None
+        page = self.store.list(owner=owner, tag=query.tag, status=query.status, limit=query.limit, cursor=cursor)
+        token = pagination.encode(page.cursor, scope, secret) if page.cursor else None
         now = _now()
         images = [{**r.to_api(), "thumbnail_url": self._thumbnail_url(r, self._window(r, now))} for r in page.records]
         return {"images": images, "count": len(images), "next_token": token}
@@ -133,22 +133,22 @@ class ImageService(UseCases):
         smallest = min(record.variants.values(), key=lambda v: (v.width * v.height, v.key))
         return self._signed(smallest.key, window)
 
-    def _find(self, caller: Caller, image_id: str) -> ImageRecord:
+    def _find_including_deleting(self, caller: Caller, image_id: str) -> ImageRecord:
         """The record, being deleted or not; NotFound when absent or not the caller's."""
         record = self.store.get(image_id) if keys.is_image_id(image_id) else None
         if record is None or not caller.may_see(record.owner):
             raise NotFound(f"no image with id '{image_id}'")
         return record
 
-    def _get(self, caller: Caller, image_id: str) -> ImageRecord:
-        record = self._find(caller, image_id)
+    def _find_visible(self, caller: Caller, image_id: str) -> ImageRecord:
+        record = self._find_including_deleting(caller, image_id)
         if record.deleting:
             raise NotFound(f"no image with id '{image_id}'")
         return record
 
     def _urls(self, record: ImageRecord, download: bool, window: Window) -> dict[str, str]:
         urls: dict[str, str] = {}
-        if record.status != "rejected":
+        if record.status != Status.REJECTED:
             urls["original"] = self._signed(record.original_key, window, record.filename if download else None)
         for name, variant in record.variants.items():
             urls[name] = self._signed(variant.key, window)
@@ -158,7 +158,7 @@ class ImageService(UseCases):
         """The record and its URLs. They are signed at the start of the URL window (or at
         the record's change, if later; `_window`) and stay valid VIEW_URL_TTL after its end,
         so at least `expires_in` from now."""
-        record = self._get(caller, image_id)
+        record = self._find_visible(caller, image_id)
         window = self._window(record)
         return {
             **record.to_api(),
@@ -168,9 +168,9 @@ class ImageService(UseCases):
         }
 
     def file_url(self, caller: Caller, image_id: str, variant: str) -> str:
-        record = self._get(caller, image_id)
+        record = self._find_visible(caller, image_id)
         if variant == "original":
-            if record.status == "rejected":
+            if record.status == Status.REJECTED:
                 raise NotFound(f"image '{image_id}' was rejected: {record.status_reason}")
             return self._signed(record.original_key, self._window(record))
         if variant not in record.variants:
@@ -178,8 +178,8 @@ class ImageService(UseCases):
         return self._signed(record.variants[variant].key, self._window(record))
 
     def update(self, caller: Caller, image_id: str, changes: dict[str, Any]) -> ImageRecord:
-        saved = set_fields(self.store, image_id, changes, current=self._get(caller, image_id))
-        if saved is None:
+        saved = set_fields(self.store, image_id, changes, current=self._find_visible(caller, image_id))
+        if not isinstance(saved, ImageRecord):
             raise NotFound(f"no image with id '{image_id}'")
         return saved
 
@@ -190,14 +190,14 @@ class ImageService(UseCases):
         stale, then the original is copied onto itself, which makes S3 send
         the handler an ObjectCreated:Copy event for it.
         """
-        record = self._get(caller, image_id)
-        if record.status == "rejected":
+        record = self._find_visible(caller, image_id)
+        if record.status == Status.REJECTED:
             raise Conflict(
                 f"image '{image_id}' was rejected ({record.status_reason}); its original is in quarantine, "
                 "and only an operator can bring it back for another try"
             )
         marked = mark_stale(self.store, image_id, current=record)
-        if marked is None:
+        if not isinstance(marked, ImageRecord):
             raise NotFound(f"no image with id '{image_id}'")
         if not self.blobs.copy_in_place(marked.original_key):
             raise Conflict(f"the original of image '{image_id}' has not been uploaded")
@@ -205,4 +205,4 @@ class ImageService(UseCases):
 
     def delete(self, caller: Caller, image_id: str) -> None:
         """Remove the image; one half-deleted by an earlier failure is finished."""
-        purge(self._find(caller, image_id), self.store, self.blobs, with_original=True)
+        purge(self._find_including_deleting(caller, image_id), self.store, self.blobs, with_original=True)

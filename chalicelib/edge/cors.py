@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from chalice.app import Request, Response
 
-from . import config
+from .. import config
 
 ALLOW_HEADERS = "Authorization,Content-Type,X-Amz-Date,X-Amz-Security-Token,X-Api-Key"
 EXPOSE_HEADERS = "Location,Retry-After"  # Retry-After: with a 503, when to try again

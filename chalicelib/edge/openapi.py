@@ -1,4 +1,4 @@
-"""The API's contract: chalicelib/openapi.json, served as a deployment sees it.
+"""The API's contract: chalicelib/edge/openapi.json, served as a deployment sees it.
 
 The file describes every AUTH_MODE at once and the default limits. `document()`
 reads it (only when asked for: nothing at import, no cost on a cold start) and
@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
+from ..config import Settings
 
 PATH = Path(__file__).with_name("openapi.json")
 SCHEMES = {"token": "bearerToken", "cognito": "cognitoIdToken"}

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import contextvars
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 from botocore.exceptions import ClientError
 
 from . import aws
-from .config import URL_REVISION_SPREAD
+from .presigning import Window, signing_at
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _REPLACED = {"412", "PreconditionFailed"}  # a HEAD's error has no body: just its status
@@ -22,75 +19,6 @@ COPY_LIMIT = 5 * 1024**3
 PART_SIZE = 512 * 1024 * 1024
 # What a copy with MetadataDirective=REPLACE would otherwise reset.
 _KEPT_HEADERS = ("ContentType", "ContentDisposition", "ContentEncoding", "ContentLanguage", "CacheControl")
-
-
-# -- stable URLs ----------------------------------------------------------------
-# A URL signed at the start of a time window is the same string all through the
-# window, so browsers and CDNs can cache what it serves. botocore signs at "now"
-# and offers no parameter for the time (boto/botocore#2230), so its clock is
-# wrapped once: a context variable, set only around our own signing call, says
-# what "now" is. Other threads and other callers still get the real time.
-_SIGNING_TIME: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("signing_time", default=None)
-_clock_lock = threading.Lock()
-_clock_installed = False
-
-
-def _install_signing_clock() -> None:
-    global _clock_installed
-    import botocore.auth
-
-    with _clock_lock:
-        if _clock_installed:
-            return
-        real = botocore.auth.get_current_datetime
-
-        def get_current_datetime(*args, **kwargs):
-            fixed = _SIGNING_TIME.get()
-            return real(*args, **kwargs) if fixed is None else fixed
-
-        botocore.auth.get_current_datetime = get_current_datetime
-        _clock_installed = True
-
-
-@dataclass(frozen=True)
-class Window:
-    """Where `now` falls among fixed windows of `seconds` (aligned on the Unix epoch).
-    `changed` is when what the URLs serve last changed (Unix seconds; 0 when unknown),
-    `revision` a number that changes with it (the record's version)."""
-
-    seconds: int
-    now: float
-    changed: float = 0.0
-    revision: int = 0
-
-    @property
-    def start(self) -> int:
-        return int(self.now) - int(self.now) % self.seconds
-
-    @property
-    def end(self) -> int:
-        return self.start + self.seconds
-
-    @property
-    def signed_at(self) -> int:
-        """The window's start, or the change if that came later in the window (never
-        after now): the URLs stay the same until the window ends or the content changes,
-        and a cache holding the old content is never asked with the new URL."""
-        return max(self.start, min(int(self.changed), int(self.now)))
-
-    def url_lifetime(self, ttl: int) -> int:
-        """X-Amz-Expires for a URL signed at `signed_at` that must stay valid `ttl`
-        seconds after it was handed out, however late in the window that was; plus
-        up to URL_REVISION_SPREAD - 1 seconds that tell two revisions of one second apart
-        (SigV4 signs whole seconds, and a reprocess can finish within the one its
-        stale mark was made in)."""
-        return self.end + ttl - self.signed_at + self.revision % URL_REVISION_SPREAD
-
-
-def cache_control(window: int, ttl: int) -> str:
-    """For a variant object: a browser may keep it while the URL that fetched
-    it is certainly still valid (at least `ttl` after the window it was signed in)."""
-    return f"private, max-age={min(window, ttl)}"
 
 
 @dataclass(frozen=True)
@@ -228,17 +156,12 @@ class BlobStore:
     def presign_get(self, key: str, window: Window, ttl: int, download_as: str | None = None) -> str:
         """A GET URL signed at `window.signed_at`: the same string for every call in
         the window until the content changes, valid until `ttl` seconds after the window's end."""
-        _install_signing_clock()
         s3 = self._s3  # created (and its credentials resolved) outside the fixed clock
-        at = datetime.fromtimestamp(window.signed_at, UTC).replace(tzinfo=None)
-        token = _SIGNING_TIME.set(at)
-        try:
-            params = {"Bucket": self.bucket, "Key": key}
-            if download_as:
-                params["ResponseContentDisposition"] = content_disposition(download_as)
+        params = {"Bucket": self.bucket, "Key": key}
+        if download_as:
+            params["ResponseContentDisposition"] = content_disposition(download_as)
+        with signing_at(window.signed_at):
             return s3.generate_presigned_url("get_object", Params=params, ExpiresIn=window.url_lifetime(ttl))
-        finally:
-            _SIGNING_TIME.reset(token)
 
     def presign_put(self, key: str, content_type: str, expires_in: int) -> str:
         params = {"Bucket": self.bucket, "Key": key, "ContentType": content_type}

@@ -18,6 +18,7 @@ Records being deleted carry none, so they drop out of every list at once.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -26,9 +27,9 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from ..domain.errors import Conflict, Invalid
+from ..domain.records import ImageRecord
 from . import aws
-from .errors import Conflict, Invalid
-from .records import ImageRecord
 
 INDEXES = ("gsi1", "gsi2", "gsi3", "gsi4")
 _ser = TypeSerializer()
@@ -76,16 +77,36 @@ def _load(item: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class Page:
     records: Sequence[ImageRecord]
-    last_key: dict[str, str] | None  # where the next page starts, or None
+    cursor: str | None  # opaque: where the next page starts, or None after the last
+
+
+def _cursor(last_key: dict[str, str]) -> str:
+    return json.dumps(last_key, separators=(",", ":"), sort_keys=True)
+
+
+def _start_key(cursor: str, key_names: set[str], partition_attr: str, partition: str) -> dict[str, str]:
+    """The ExclusiveStartKey a cursor names. DynamoDB answers a start key from another
+    partition with an error, not an empty page: refuse it here, whatever signed it."""
+    try:
+        key = json.loads(cursor)
+    except ValueError:
+        key = None
+    if not isinstance(key, dict) or set(key) != key_names or not all(isinstance(v, str) for v in key.values()):
+        raise Invalid("the cursor is malformed")
+    if key[partition_attr] != partition:
+        raise Invalid("the cursor does not belong to this list")
+    return key
 
 
 class ImageStore:
-    def __init__(self, table: str):
+    def __init__(self, table: str, client: Any = None):
+        """`client`: a DynamoDB client to use instead of the shared, lazily made one."""
         self.table = table
+        self._client = client
 
     @property
     def _db(self):
-        return aws.client("dynamodb")
+        return self._client or aws.client("dynamodb")
 
     # -- reads -------------------------------------------------------------
 
@@ -100,16 +121,14 @@ class ImageStore:
         tag: str | None,
         status: str | None,
         limit: int,
-        start_key: dict[str, str] | None = None,
+        cursor: str | None = None,
     ) -> Page:
         """Newest first. One Query of at most limit+1 items (the extra one
-        only tells whether another page exists)."""
+        only tells whether another page exists). `cursor` is a page's own, or
+        Invalid."""
         index, partition = index_for(owner, tag, status)
         key_names = {"pk", "sk", "gsk", f"g{index[-1]}pk"}
-        # DynamoDB answers a start key from another partition with an error,
-        # not an empty page: refuse it here, whatever signed it.
-        if start_key is not None and (set(start_key) != key_names or start_key[f"g{index[-1]}pk"] != partition):
-            raise Invalid("next_token does not belong to this list")
+        start_key = _start_key(cursor, key_names, f"g{index[-1]}pk", partition) if cursor is not None else None
         params: dict[str, Any] = dict(
             TableName=self.table,
             IndexName=index,
@@ -124,12 +143,9 @@ class ImageStore:
         items = [_load(i) for i in self._db.query(**params)["Items"]]
         more = len(items) > limit
         items = items[:limit]
-        last_key = None
-        if more:
-            last = items[-1]
-            last_key = {k: last[k] for k in key_names}
+        next_cursor = _cursor({k: items[-1][k] for k in key_names}) if more else None
         records = self._get_many([i["image_id"] for i in items]) if tag else [ImageRecord.from_item(i) for i in items]
-        return Page(records, last_key)
+        return Page(records, next_cursor)
 
     def _get_many(self, image_ids: Sequence[str]) -> Sequence[ImageRecord]:
         """Records in the order given; ids whose record vanished are skipped."""
@@ -206,13 +222,6 @@ class ImageStore:
         )
 
     # -- items -------------------------------------------------------------
-
-    def items(self, record: ImageRecord) -> Sequence[dict[str, Any]]:
-        """The DynamoDB items (wire format) that `create` writes for `record`:
-        for bulk imports with BatchWriteItem, which checks no condition."""
-        record = replace(record, version=1)
-        puts = [self._put_record(record, "")] + [self._put_tag(record, t) for t in record.tags]
-        return [put["Put"]["Item"] for put in puts]
 
     def _put_record(self, record: ImageRecord, condition: str, version: int | None = None) -> dict:
         item = {**record.to_item(), **_key(record.image_id)}

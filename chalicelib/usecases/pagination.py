@@ -1,6 +1,6 @@
 """Opaque, tamper-evident pagination tokens.
 
-A token carries DynamoDB's LastEvaluatedKey and the list it belongs to,
+A token carries the store's cursor (opaque here) and the list it belongs to,
 signed with HMAC-SHA256. A modified token, or one from another list (another
 owner, tag or status filter), fails verification and becomes a 400.
 """
@@ -11,9 +11,8 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
 
-from .errors import Invalid
+from ..domain.errors import Invalid
 
 
 def _b64(data: bytes) -> str:
@@ -28,14 +27,19 @@ def _mac(secret: str, scope: str, payload: bytes) -> bytes:
     return hmac.new(secret.encode(), scope.encode() + b"\0" + payload, hashlib.sha256).digest()
 
 
-def encode(last_key: dict[str, str], scope: str, secret: str) -> str:
-    """A token for the page after `last_key` of the list named by `scope`."""
-    payload = json.dumps(last_key, separators=(",", ":"), sort_keys=True).encode()
+def scope(owner: str | None, tag: str | None, status: str | None) -> str:
+    """Names one list by its filters: a token signed for one scope continues no other list."""
+    return json.dumps([owner, tag, status])
+
+
+def encode(cursor: str, scope: str, secret: str) -> str:
+    """A token for the page at the store's `cursor` of the list named by `scope`."""
+    payload = cursor.encode()
     return f"{_b64(payload)}.{_b64(_mac(secret, scope, payload))}"
 
 
-def decode(token: str, scope: str, secret: str) -> dict[str, Any]:
-    """The key a token carries; Invalid if it was altered or belongs to another list."""
+def decode(token: str, scope: str, secret: str) -> str:
+    """The cursor a token carries; Invalid if it was altered or belongs to another list."""
     try:
         body, signature = token.split(".")
         payload, mac = _unb64(body), _unb64(signature)
@@ -43,7 +47,7 @@ def decode(token: str, scope: str, secret: str) -> dict[str, Any]:
         raise Invalid("next_token is malformed") from None
     if not hmac.compare_digest(mac, _mac(secret, scope, payload)):
         raise Invalid("next_token is not valid for this list")
-    key = json.loads(payload)
-    if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
-        raise Invalid("next_token is malformed")
-    return key
+    try:
+        return payload.decode()
+    except UnicodeDecodeError:
+        raise Invalid("next_token is malformed") from None

@@ -1,5 +1,6 @@
-"""The HTTP edge: domain errors to status codes (once, here), one error shape
-for every response, and request plumbing that would otherwise repeat in each route."""
+"""The HTTP edge: the route registrar, domain errors to status codes (once, here),
+one error shape for every response, and request plumbing that would otherwise
+repeat in each route."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 
 from chalice.app import Request, Response
 
-from . import aws, errors, formats, validation
-from .config import Settings
+from ..adapters import aws
+from ..config import Settings
+from ..domain import errors, formats
+from . import validation
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +78,6 @@ def domain_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             return unavailable_response()
 
     return answer
-
-
-def map_domain_errors(app: Any) -> None:
-    """Give every route registered on `app` so far the domain-error mapping."""
-    for methods in app.routes.values():
-        for entry in methods.values():
-            entry.view_function = domain_errors(entry.view_function)
 
 
 # Routes that read no body take any Content-Type: Chalice would answer 415
@@ -158,3 +154,111 @@ def redirect(url: str) -> Response:
 def served(file: Any) -> Response:
     """A web app file (`webapp.Served`: status, headers, body) as a response."""
     return Response(body=file.body, status_code=file.status, headers=file.headers)
+
+
+# -- the route registrar --------------------------------------------------------
+
+NO_QUERY: tuple[str, ...] = ()  # a route that takes no query parameters refuses any
+
+
+def settings(request: Request) -> Settings:
+    """The settings for this request, read once however many parts of it ask
+    (the CORS middleware and the view alike)."""
+    from .. import config
+
+    found = getattr(request, "_imgstore_settings", None)
+    if found is None:
+        found = config.load()
+        request._imgstore_settings = found  # type: ignore[attr-defined]  # per request, by design
+    return found
+
+
+class Call:
+    """What a view works with, made on first use and once per request."""
+
+    def __init__(self, request: Request):
+        self.request = request
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        return settings(self.request)
+
+    @functools.cached_property
+    def params(self) -> dict[str, str]:
+        return params(self.request)
+
+    @property
+    def body(self) -> bytes:
+        return body(self.request)
+
+    @functools.cached_property
+    def api(self):
+        """The API's use-cases, composed at the edge (chalicelib.bootstrap)."""
+        from .. import bootstrap
+
+        return bootstrap.api(self.settings)
+
+    @functools.cached_property
+    def caller(self):
+        from .. import auth
+
+        return auth.caller(self.request.context, self.settings)
+
+    def url_for(self, path: str) -> str:
+        return url_for(self.request, path)
+
+
+WRAPPED = "_imgstore_route"  # set on every view the registrar made; tests/test_architecture.py checks it
+
+
+class Routes:
+    """Declares the app's routes. Each view gets, when it is declared and whatever
+    the order: the domain-error mapping, the query check (`query`: the parameters it
+    takes, or None when the view checks them itself), a `Call` as its first argument,
+    and a CORS preflight (OPTIONS, no auth) for its path."""
+
+    def __init__(self, app: Any, preflight: Callable[[Request, list[str]], Response]):
+        self.app = app
+        self._preflight = preflight
+        self._preflighted: set[str] = set()
+
+    def __call__(
+        self,
+        path: str,
+        methods: list[str],
+        *,
+        content_types: list[str] | None = None,
+        authorizer: Any = None,
+        query: tuple[str, ...] | None = NO_QUERY,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def declare(view: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(view)
+            def serve(**path_params: Any) -> Any:
+                call = Call(self.app.current_request)
+                if query is not None:
+                    validation.query(call.params, query)
+                return view(call, **path_params)
+
+            handler = domain_errors(serve)
+            setattr(handler, WRAPPED, True)
+            options: dict[str, Any] = {"methods": methods, "content_types": content_types or ANY}
+            if authorizer is not None:
+                options["authorizer"] = authorizer
+            self.app.route(path, **options)(handler)
+            self._declare_preflight(path)
+            return view
+
+        return declare
+
+    def _declare_preflight(self, path: str) -> None:
+        if path in self._preflighted:
+            return
+        self._preflighted.add(path)
+
+        def preflight(**_path_params: Any) -> Response:
+            request = self.app.current_request
+            return self._preflight(request, list(self.app.routes[path]))
+
+        preflight.__name__ = f"preflight_{len(self._preflighted)}"
+        setattr(preflight, WRAPPED, True)
+        self.app.route(path, methods=["OPTIONS"])(preflight)

@@ -1,5 +1,5 @@
 """The web app's HTTP side: `GET /` (the page), `GET /app/{name}` (its static
-files, a fixed list in chalicelib/web/) and `GET /client-config` (what the page
+files, a fixed list in chalicelib/edge/web/) and `GET /client-config` (what the page
 must know about this stage).
 
 Imported by the routes that serve it, never on the API's path, and a file is
@@ -15,10 +15,11 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import formats, validation
-from .blobs import BlobStore
-from .config import Settings
-from .errors import Invalid, NotFound
+from ..adapters.blobs import BlobStore
+from ..config import Settings
+from ..domain import formats
+from ..domain.errors import Invalid, NotFound
+from . import validation
 
 WEB = Path(__file__).resolve().parent / "web"
 # Every file the app may serve, and its type; nothing else under web/ is reachable.

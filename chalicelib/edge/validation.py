@@ -13,14 +13,14 @@ import binascii
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from . import formats, keys
-from .config import Settings
-from .errors import Invalid, TooLarge
-from .limits import bytes_text
-from .records import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, STATUSES, normalize_tags
+from ..config import Settings
+from ..domain import formats, keys
+from ..domain.errors import Invalid, TooLarge
+from ..domain.records import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, STATUSES, normalize_tags
+from ..domain.upload_limits import bytes_text
+from ..usecases.commands import ListQuery, Metadata, PresignedUpload, Upload
 
 _NAMES = {str: "a string", int: "an integer", list: "a list", bool: "a boolean"}
 _LIMIT = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() takes "²" and "５" too
@@ -104,28 +104,12 @@ def user_id(value: Any) -> str | None:
     return value
 
 
-@dataclass
-class Metadata:
-    title: str = ""
-    description: str = ""
-    tags: list[str] = field(default_factory=list)
-
-
 def _metadata(body: Mapping[str, Any]) -> Metadata:
     return Metadata(
         title=_text(body, "title", MAX_TITLE_LENGTH),
         description=_text(body, "description", MAX_DESCRIPTION_LENGTH),
         tags=normalize_tags(body.get("tags") or []),
     )
-
-
-@dataclass
-class Upload:
-    user_id: str | None
-    filename: str
-    data: bytes
-    format: formats.Format
-    meta: Metadata
 
 
 _UPLOAD_FIELDS = {"image_data": str, "filename": str, "title": str, "description": str, "tags": list, "user_id": str}
@@ -183,16 +167,6 @@ def upload_from_raw(data: bytes, params: Mapping[str, str], tag_values: list[str
     return Upload(user_id=who, filename=filename, data=data, format=found, meta=meta)
 
 
-@dataclass
-class PresignedUpload:
-    user_id: str | None
-    filename: str
-    content_type: str
-    size_bytes: int
-    method: str
-    meta: Metadata
-
-
 _PRESIGN_FIELDS = {
     "filename": str,
     "content_type": str,
@@ -240,15 +214,6 @@ def update(raw: bytes | None) -> dict[str, Any]:
         raise Invalid(f"nothing to update; send any of: {', '.join(_UPDATE_FIELDS)}")
     meta = _metadata(body)
     return {name: getattr(meta, name) for name in body}
-
-
-@dataclass
-class ListQuery:
-    user_id: str | None
-    tag: str | None
-    status: str | None
-    limit: int
-    next_token: str | None
 
 
 LIST_PARAMS = ("user_id", "tag", "status", "limit", "next_token")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 
+from ..config import Settings
 from . import aws
-from .config import Settings
 
 _lock = threading.Lock()
 _provider = None

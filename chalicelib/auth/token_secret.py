@@ -3,24 +3,24 @@ Secrets Manager (deployed stages), cached for at most SECRETS_MAX_AGE seconds.""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
-from .. import config, secret_store
+from .. import config
+from ..adapters import secrets
 
 
 def token_secret(env: Mapping[str, str] | None = None) -> str:
     """AUTH_TOKEN_SECRET itself (local stages), or the Secrets Manager secret
     named by AUTH_TOKEN_SECRET_ARN (deployed stages): after a rotation, the new
     one within SECRETS_MAX_AGE seconds, and the old one no longer."""
-    env = os.environ if env is None else env
-    if env.get("AUTH_TOKEN_SECRET"):
-        return env["AUTH_TOKEN_SECRET"]
-    if env.get("AUTH_TOKEN_SECRET_ARN"):
-        return secret_store.get(env["AUTH_TOKEN_SECRET_ARN"], config.secrets_max_age(env))
+    source = config.token_secret_source(env)
+    if source.value:
+        return source.value
+    if source.arn:
+        return secrets.get(source.arn, source.max_age)
     raise RuntimeError("AUTH_MODE=token needs AUTH_TOKEN_SECRET or AUTH_TOKEN_SECRET_ARN")
 
 
 def reset() -> None:
     """Forget the cached secrets (tests, or at once after rotating one)."""
-    secret_store.reset()
+    secrets.reset()

@@ -1,0 +1,1 @@
+"""Delivery: signed rendition URLs and the renderer behind them (issue 17)."""
