@@ -7,8 +7,8 @@ from boto3.dynamodb.types import TypeSerializer
 from chalicelib.events import changes
 from chalicelib.events.changes import MAX_BODY_BYTES, event_for
 from chalicelib.events.vocabulary import EventType
-from chalicelib.records import ImageRecord, Variant
-from chalicelib.store import ImageStore
+from chalicelib.domain.records import ImageRecord, Variant
+from chalicelib.adapters.store import ImageStore
 
 _ser = TypeSerializer()
 THUMB = {"thumb": Variant("processed/a/thumb.jpg", 256, 192, 576, "image/jpeg")}
@@ -56,7 +56,7 @@ def test_an_upload_announces_nothing_until_it_is_judged():
 
 def test_ready_announces_the_public_record_without_urls_or_internals():
     event = event_for(_stream(pending, ready))
-    assert event is not None and event.type is EventType.READY
+    assert event is not None and event.type is EventType.IMAGE_READY
     assert event.id == changes.event_id(ready.image_id, 2, ready.created_at)
     assert event.timestamp == "2026-12-04T03:00:01.000Z"
     assert event.data == {
@@ -85,10 +85,10 @@ def test_a_reprocess_announces_ready_again_only_when_the_variants_are_made():
     remade = replace(stale, version=4, presets_fingerprint="p2",
                      variants={"thumb": Variant("processed/a/thumb.webp", 256, 192, 400, "image/webp")})
     event = event_for(_stream(stale, remade))
-    assert event is not None and (event.type, event.version) == (EventType.READY, 4)
+    assert event is not None and (event.type, event.version) == (EventType.IMAGE_READY, 4)
 
 
-@pytest.mark.parametrize("status, kind", [("rejected", EventType.REJECTED), ("failed", EventType.FAILED)])
+@pytest.mark.parametrize("status, kind", [("rejected", EventType.IMAGE_REJECTED), ("failed", EventType.IMAGE_FAILED)])
 def test_rejected_and_failed_are_announced_with_the_reason(status, kind):
     judged = replace(pending, version=2, status=status, status_reason="not an image")
     event = event_for(_stream(pending, judged))
@@ -100,16 +100,16 @@ def test_rejected_and_failed_are_announced_with_the_reason(status, kind):
 def test_a_patch_announces_updated_and_one_changing_nothing_does_not():
     patched = replace(ready, version=3, title="A cat", updated_at="2026-12-04T03:01:00.000Z")
     event = event_for(_stream(ready, patched))
-    assert event is not None and event.type is EventType.UPDATED and event.data["title"] == "A cat"
+    assert event is not None and event.type is EventType.IMAGE_UPDATED and event.data["title"] == "A cat"
     assert event_for(_stream(ready, replace(ready, version=3, updated_at="2026-12-04T03:02:00.000Z"))) is None
     retagged = replace(ready, version=3, tags=["cat", "pet"])
-    assert event_for(_stream(ready, retagged)).type is EventType.UPDATED
+    assert event_for(_stream(ready, retagged)).type is EventType.IMAGE_UPDATED
 
 
 def test_a_delete_is_announced_once_when_it_begins():
     marked = replace(ready, version=3, deleting=True)
     event = event_for(_stream(ready, marked, when=1796353260))
-    assert event is not None and event.type is EventType.DELETED and event.version == 3
+    assert event is not None and event.type is EventType.IMAGE_DELETED and event.version == 3
     assert event.timestamp == "2026-12-04T03:01:00.000Z"
     assert event_for(_stream(marked, None)) is None  # the removal that finishes it
 
@@ -117,7 +117,7 @@ def test_a_delete_is_announced_once_when_it_begins():
 def test_a_record_expired_by_ttl_is_announced_deleted_at_the_next_version():
     rejected = replace(pending, version=2, status="rejected", status_reason="bad")
     event = event_for(_stream(rejected, None))
-    assert event is not None and event.type is EventType.DELETED and event.version == 3
+    assert event is not None and event.type is EventType.IMAGE_DELETED and event.version == 3
     assert event.id == changes.event_id(rejected.image_id, 3, rejected.created_at)
 
 
@@ -131,7 +131,7 @@ def test_tag_items_and_other_items_are_ignored():
 
 
 def test_the_largest_record_the_api_allows_fits_in_20_kb_whole():
-    from chalicelib.records import MAX_DESCRIPTION_LENGTH, MAX_TAG_LENGTH, MAX_TAGS, MAX_TITLE_LENGTH
+    from chalicelib.domain.records import MAX_DESCRIPTION_LENGTH, MAX_TAG_LENGTH, MAX_TAGS, MAX_TITLE_LENGTH
 
     # The widest characters JSON can hold: a control character is escaped to six bytes, an emoji is four.
     largest = replace(ready, title="🐈" * MAX_TITLE_LENGTH, description="\x01" * MAX_DESCRIPTION_LENGTH,

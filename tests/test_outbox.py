@@ -6,19 +6,20 @@ The bus's events are collected through a rule into an SQS queue (moto
 delivers them), so what is checked is what a consumer of the bus receives.
 """
 import json
+
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import aws as clients
-from chalicelib.events import bus as bus_module
-from chalicelib.events.bus import EventBus
-from chalicelib.events.hook_store import WebhookStore
-from chalicelib.events.outbox import Outbox
-from chalicelib.events.queue import DeliveryQueue
-from chalicelib.lifecycle import purge, set_fields
-from chalicelib.blobs import BlobStore
-from chalicelib.records import ImageRecord
-from chalicelib.store import ImageStore
+from chalicelib.adapters import aws as clients
+from chalicelib.adapters import event_bus as bus_module
+from chalicelib.adapters.blobs import BlobStore
+from chalicelib.adapters.delivery_queue import DeliveryQueue
+from chalicelib.adapters.event_bus import EventBus
+from chalicelib.adapters.store import ImageStore
+from chalicelib.adapters.webhook_store import WebhookStore
+from chalicelib.domain.records import ImageRecord
+from chalicelib.usecases.lifecycle import purge, set_fields
+from chalicelib.usecases.outbox import Outbox
 from devstack.streams import StreamReader, stream_arn, stream_client
 from tests.conftest import BUCKET, TABLE
 
@@ -27,14 +28,11 @@ BUS = "imgstore-dev"
 
 @pytest.fixture
 def world(aws):
-    """The table's stream on, the bus with a catch-all rule into a queue, the delivery queue."""
+    """The bus with a catch-all rule into a queue, a delivery queue, and a reader of the table's stream."""
     import boto3
 
     ddb, events, sqs = boto3.client("dynamodb"), boto3.client("events"), boto3.client("sqs")
-    if not ddb.describe_table(TableName=TABLE)["Table"].get("StreamSpecification", {}).get("StreamEnabled"):
-        ddb.update_table(TableName=TABLE, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
-    if BUS not in [b["Name"] for b in events.list_event_buses()["EventBuses"]]:
-        events.create_event_bus(Name=BUS)
+    # scripts/bootstrap.py has turned the stream on and made the bus.
     seen = sqs.create_queue(QueueName="seen-on-the-bus")["QueueUrl"]
     seen_arn = sqs.get_queue_attributes(QueueUrl=seen, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name="everything", EventBusName=BUS, EventPattern=json.dumps({"source": ["imgstore"]}))

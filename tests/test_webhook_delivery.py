@@ -4,9 +4,9 @@ import json
 import pytest
 
 from chalicelib.events import signing
-from chalicelib.events.deliveries import Sender
-from chalicelib.events.hook_store import WebhookStore
-from chalicelib.events.queue import DeliveryQueue, Message
+from chalicelib.usecases.webhook_delivery import Sender
+from chalicelib.adapters.webhook_store import WebhookStore
+from chalicelib.adapters.delivery_queue import DeliveryQueue, Message
 from chalicelib.events.webhooks import Webhook, new_webhook_id
 from devstack.webhook_listen import Listener
 from tests.conftest import TABLE

@@ -1,7 +1,7 @@
 """Server-side request forgery: every address class refused, names resolved by a stub."""
 import pytest
 
-from chalicelib.errors import Invalid
+from chalicelib.domain.errors import Invalid
 from chalicelib.events import destinations
 
 

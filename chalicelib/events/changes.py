@@ -32,7 +32,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from ..records import ImageRecord
+from ..domain.records import ImageRecord
 from .vocabulary import EventType
 
 MAX_BODY_BYTES = 20 * 1024  # the Standard Webhooks guidance: keep payloads thin
@@ -165,24 +165,24 @@ def event_for(stream_record: dict[str, Any]) -> Event | None:
             _approximate_time(stream_record, old.updated_at),
             public_data(old, version),
         )
-    when = _approximate_time(stream_record, new.updated_at) if kind is EventType.DELETED else new.updated_at
+    when = _approximate_time(stream_record, new.updated_at) if kind is EventType.IMAGE_DELETED else new.updated_at
     return Event(event_id(new.image_id, new.version, new.created_at), kind, when, public_data(new, new.version))
 
 
 def change_type(old: ImageRecord | None, new: ImageRecord | None) -> EventType | None:
     """What the change from `old` to `new` means (see the module's table)."""
     if new is None:
-        return EventType.DELETED if old is not None and not old.deleting else None
+        return EventType.IMAGE_DELETED if old is not None and not old.deleting else None
     if new.deleting:
-        return None if old is not None and old.deleting else EventType.DELETED
+        return None if old is not None and old.deleting else EventType.IMAGE_DELETED
     if old is not None and old.deleting:
         return None  # cannot happen (a deleting record is never saved again); say nothing
     status_changed = old is None or old.status != new.status
     if new.status == "ready":
         if status_changed or old is None or old.etag != new.etag or old.variants != new.variants:
-            return EventType.READY
+            return EventType.IMAGE_READY
     elif new.status in ("rejected", "failed") and status_changed:
         return EventType(f"image.{new.status}")
     if old is not None and not status_changed and any(getattr(old, f) != getattr(new, f) for f in _EDITABLE):
-        return EventType.UPDATED
+        return EventType.IMAGE_UPDATED
     return None

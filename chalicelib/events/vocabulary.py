@@ -1,29 +1,21 @@
-"""The event types imgstore announces. Part of the domain's vocabulary, like
-the image statuses: nothing here knows HTTP, AWS or Chalice."""
+"""The event types imgstore announces, and a webhook's subscription to them.
+
+The types themselves are the domain's (`domain.states.EventType`): the value
+is the Standard Webhooks `type` and the EventBridge `detail-type`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
 
-from ..errors import Invalid
+from ..domain.errors import Invalid
+from ..domain.states import EventType
 
-
-class EventType(StrEnum):
-    """What happened. The value is the Standard Webhooks `type` and the
-    EventBridge `detail-type`."""
-
-    READY = "image.ready"  # processed: variants made (also after a reprocess or an overwrite)
-    REJECTED = "image.rejected"  # judged bad by its bytes, or failing the same way to the last attempt
-    FAILED = "image.failed"  # an unexpected failure; it will be retried
-    UPDATED = "image.updated"  # a PATCH changed its title, description or tags
-    DELETED = "image.deleted"  # deleted (by its owner, from the bucket, or expired)
-    TEST = "webhook.test"  # POST /webhooks/{id}/test; never on the bus
-
+__all__ = ["ALL_TYPES", "IMAGE_TYPES", "EventType", "subscription"]
 
 ALL_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
-# What a webhook hears when it names no events: every type (webhook.test is sent to one webhook only, on request).
-IMAGE_TYPES: tuple[str, ...] = tuple(t.value for t in EventType if t is not EventType.TEST)
+# What a webhook hears when it names no events: every image event (webhook.test goes to one webhook, on request).
+IMAGE_TYPES: tuple[str, ...] = tuple(t.value for t in EventType if t is not EventType.WEBHOOK_TEST)
 
 
 def subscription(events: object, known: Sequence[str] = IMAGE_TYPES) -> list[str]:

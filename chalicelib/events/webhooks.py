@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..records import now_iso
+from ..domain.records import now_iso
 from .signing import Secret
 from .vocabulary import IMAGE_TYPES
 

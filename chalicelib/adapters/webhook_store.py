@@ -30,11 +30,11 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from .. import aws
-from ..errors import Conflict
-from . import signing
-from .signing import Secret
-from .webhooks import Delivery, Webhook
+from ..domain.errors import Conflict
+from ..events import signing
+from ..events.signing import Secret
+from ..events.webhooks import Delivery, Webhook
+from . import aws
 
 LOG_DAYS = 7
 _ser = TypeSerializer()

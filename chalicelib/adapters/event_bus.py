@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .. import aws
-from .changes import Event
+from ..events.changes import Event
+from . import aws
 
 SOURCE = "imgstore"
 MAX_ENTRIES = 10  # PutEvents' limit

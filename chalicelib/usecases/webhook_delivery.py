@@ -24,12 +24,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from ..errors import Invalid
-from . import destinations, schedule, sender, signing
-from .changes import iso
-from .hook_store import WebhookStore
-from .queue import DeliveryQueue, Message
-from .webhooks import Delivery, Webhook
+from ..adapters.delivery_queue import DeliveryQueue, Message
+from ..adapters.webhook_store import WebhookStore
+from ..domain.errors import Invalid
+from ..events import destinations, schedule, sender, signing
+from ..events.changes import iso
+from ..events.webhooks import Delivery, Webhook
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .bus import EventBus, calls
-from .changes import Event, event_for
-from .hook_store import WebhookStore
-from .queue import DeliveryQueue, Message
-from .webhooks import Webhook
+from ..adapters.delivery_queue import DeliveryQueue, Message
+from ..adapters.event_bus import EventBus, calls
+from ..adapters.webhook_store import WebhookStore
+from ..events.changes import Event, event_for
+from ..events.webhooks import Webhook
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from .. import aws
+from . import aws
 
 MAX_BATCH = 10  # SendMessageBatch's limit
 _urls: dict[str, str] = {}

@@ -15,15 +15,15 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from ..adapters.delivery_queue import DeliveryQueue, Message
+from ..adapters.webhook_store import WebhookStore
 from ..auth.principal import Caller
-from ..errors import Forbidden, Invalid, NotFound
-from ..records import now_iso
-from . import destinations, signing
-from .changes import encode, iso
-from .hook_store import WebhookStore
-from .queue import DeliveryQueue, Message
-from .vocabulary import IMAGE_TYPES, EventType, subscription
-from .webhooks import MAX_WEBHOOKS_PER_OWNER, Webhook, is_webhook_id, new_webhook_id
+from ..domain.errors import Forbidden, Invalid, NotFound
+from ..domain.records import now_iso
+from ..events import destinations, signing
+from ..events.changes import encode, iso
+from ..events.vocabulary import IMAGE_TYPES, EventType, subscription
+from ..events.webhooks import MAX_WEBHOOKS_PER_OWNER, Webhook, is_webhook_id, new_webhook_id
 
 CREATE_FIELDS = ("url", "events", "user_id", "all_images")
 UPDATE_FIELDS = ("url", "events", "enabled")
@@ -138,9 +138,9 @@ class Webhooks:
         hook = self._find(caller, webhook_id)
         event_id = f"evt_test_{uuid.uuid4().hex}"
         payload = {
-            "type": EventType.TEST.value,
+            "type": EventType.WEBHOOK_TEST.value,
             "timestamp": now_iso(),
             "data": {"webhook_id": hook.webhook_id, "message": "a test delivery from imgstore"},
         }
-        self.queue.send(Message(hook.webhook_id, event_id, EventType.TEST.value, encode(payload)))
+        self.queue.send(Message(hook.webhook_id, event_id, EventType.WEBHOOK_TEST.value, encode(payload)))
         return {"message": "a webhook.test delivery is queued", "event_id": event_id, "webhook_id": hook.webhook_id}
