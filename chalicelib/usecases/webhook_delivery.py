@@ -42,7 +42,7 @@ class Sender:
         *,
         retry_schedule: Sequence[int] = schedule.STANDARD,
         allow_loopback: bool = False,
-        resolve: destinations.Resolver = destinations.system_resolver,
+        resolve: destinations.Resolver | None = None,  # None: the system's, looked up when used
         post: Callable[..., sender.Attempt] = sender.post,
         clock: Callable[[], float] = time.time,
     ):
@@ -88,7 +88,7 @@ class Sender:
 
     def _attempt(self, hook: Webhook, message: Message) -> sender.Attempt:
         try:
-            target = destinations.check(hook.url, allow_loopback=self.allow_loopback, resolve=self.resolve)
+            target = destinations.check(hook.url, allow_loopback=self.allow_loopback, resolve=self.resolve or destinations.system_resolver)
         except Invalid as refused:
             return sender.Attempt(None, f"refused: {refused}", 0)
         now = self.clock()

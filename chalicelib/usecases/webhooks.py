@@ -42,7 +42,7 @@ class Webhooks:
         queue: DeliveryQueue,
         *,
         allow_loopback: bool = False,
-        resolve: destinations.Resolver = destinations.system_resolver,
+        resolve: destinations.Resolver | None = None,  # None: the system's, looked up when used
     ):
         self.store = store
         self.queue = queue
@@ -52,7 +52,7 @@ class Webhooks:
     def _url(self, url: Any) -> str:
         if not isinstance(url, str):
             raise Invalid("url must be a string: where to POST the events (https)")
-        destinations.check(url, allow_loopback=self.allow_loopback, resolve=self.resolve)
+        destinations.check(url, allow_loopback=self.allow_loopback, resolve=self.resolve or destinations.system_resolver)
         return url
 
     def _find(self, caller: Caller, webhook_id: str) -> Webhook:
