@@ -88,7 +88,8 @@ class Sender:
 
     def _attempt(self, hook: Webhook, message: Message) -> sender.Attempt:
         try:
-            target = destinations.check(hook.url, allow_loopback=self.allow_loopback, resolve=self.resolve or destinations.system_resolver)
+            resolve = self.resolve or destinations.system_resolver
+            target = destinations.check(hook.url, allow_loopback=self.allow_loopback, resolve=resolve)
         except Invalid as refused:
             return sender.Attempt(None, f"refused: {refused}", 0)
         now = self.clock()

@@ -52,7 +52,8 @@ class Webhooks:
     def _url(self, url: Any) -> str:
         if not isinstance(url, str):
             raise Invalid("url must be a string: where to POST the events (https)")
-        destinations.check(url, allow_loopback=self.allow_loopback, resolve=self.resolve or destinations.system_resolver)
+        resolve = self.resolve or destinations.system_resolver
+        destinations.check(url, allow_loopback=self.allow_loopback, resolve=resolve)
         return url
 
     def _find(self, caller: Caller, webhook_id: str) -> Webhook:
