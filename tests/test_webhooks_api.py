@@ -146,3 +146,51 @@ def test_a_webhook_hears_only_the_events_it_chose_and_a_test_on_request(client, 
     assert all(g.verified for g in got)
     test = next(g for g in got if g.payload["type"] == "webhook.test")
     assert test.id == queued.json_body["event_id"]
+
+
+def test_through_the_app_a_failed_delivery_is_retried_under_the_same_id_then_dead_lettered(
+        client, local_stage, monkeypatch, jpeg):
+    import boto3
+
+    from chalicelib.adapters.delivery_queue import Message
+    from tests.conftest import ENV
+
+    monkeypatch.setenv("WEBHOOK_RETRY_SCHEDULE", "0,0,0")
+    pump = Pump(client)
+    with Listener([], answers=[500, 200, 503, 503, 503]) as receiver:
+        hook = create(client, {"url": receiver.url, "user_id": "alice"})
+        receiver.secrets.append(hook["secret"])
+        up = client.http.post("/images?user_id=alice&filename=x.jpg", headers={"Content-Type": "image/jpeg"},
+                              body=jpeg).json_body
+        deliver(client, up["original_key"])
+        assert pump.all() == ["retrying", "delivered"]
+        first, second = receiver.wait_for(2)
+        assert first.id == second.id and first.verified and second.verified
+        send(client, "patch", f"/images/{up['image_id']}", {"title": "x"})
+        assert pump.all() == ["retrying", "retrying", "dead-lettered"]
+    sqs = boto3.client("sqs")
+    dlq = sqs.get_queue_url(QueueName=ENV["WEBHOOK_DLQ"])["QueueUrl"]
+    (dead,) = sqs.receive_message(QueueUrl=dlq).get("Messages", [])
+    assert Message.decode(dead["Body"]).type == "image.updated"
+    log = client.http.get(f"/webhooks/{hook['webhook_id']}/deliveries").json_body["deliveries"]
+    assert log[0]["outcome"] == "dead-lettered" and log[0]["status_code"] == 503 and log[0]["attempt"] == 3
+    # Deleting the webhook takes its delivery log with it.
+    assert client.http.delete(f"/webhooks/{hook['webhook_id']}").status_code == 204
+    left = boto3.client("dynamodb").query(
+        TableName=ENV["IMAGES_TABLE"], KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": f"HOOK#{hook['webhook_id']}"}})["Items"]
+    assert left == []
+
+
+def test_through_the_app_410_disables_the_webhook(client, local_stage, jpeg):
+    pump = Pump(client)
+    with Listener([], answers=[410]) as receiver:
+        hook = create(client, {"url": receiver.url, "user_id": "alice"})
+        for _ in range(2):
+            up = client.http.post("/images?user_id=alice&filename=x.jpg", headers={"Content-Type": "image/jpeg"},
+                                  body=jpeg).json_body
+            deliver(client, up["original_key"])
+        assert pump.all() == ["disabled", "skipped"]
+        assert len(receiver.wait_for(2, timeout=0.5)) == 1
+    shown = client.http.get(f"/webhooks/{hook['webhook_id']}").json_body
+    assert shown["enabled"] is False and "410" in shown["disabled_reason"]
