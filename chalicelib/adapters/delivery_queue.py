@@ -8,7 +8,6 @@ queue is given by URL, or by name (looked up once per container).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -16,8 +15,6 @@ from dataclasses import asdict, dataclass
 from . import aws
 
 MAX_BATCH = 10  # SendMessageBatch's limit
-_urls: dict[str, str] = {}
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -39,24 +36,21 @@ class Message:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
-def queue_url(name_or_url: str) -> str:
-    if name_or_url.startswith(("http://", "https://")):
-        return name_or_url
-    found = _urls.get(name_or_url)
-    if found is None:
-        found = aws.client("sqs").get_queue_url(QueueName=name_or_url)["QueueUrl"]
-        with _lock:
-            _urls[name_or_url] = found
-    return found
-
-
 class DeliveryQueue:
     def __init__(self, queue: str, dead_letters: str | None = None):
         self.queue = queue
         self.dead_letters = dead_letters
+        self._urls: dict[str, str] = {}
+
+    def _url(self, name_or_url: str) -> str:
+        if name_or_url.startswith(("http://", "https://")):
+            return name_or_url
+        if name_or_url not in self._urls:
+            self._urls[name_or_url] = aws.client("sqs").get_queue_url(QueueName=name_or_url)["QueueUrl"]
+        return self._urls[name_or_url]
 
     def send(self, message: Message, delay: int = 0) -> None:
-        aws.client("sqs").send_message(QueueUrl=queue_url(self.queue), MessageBody=message.encode(), DelaySeconds=delay)
+        aws.client("sqs").send_message(QueueUrl=self._url(self.queue), MessageBody=message.encode(), DelaySeconds=delay)
 
     def send_many(self, messages: Sequence[Message]) -> None:
         """Queue every message now; raises if SQS keeps refusing some (the caller retries them all)."""
@@ -65,7 +59,7 @@ class DeliveryQueue:
             pending = {str(i): m for i, m in enumerate(messages[start : start + MAX_BATCH])}
             for attempt in range(4):
                 reply = sqs.send_message_batch(
-                    QueueUrl=queue_url(self.queue),
+                    QueueUrl=self._url(self.queue),
                     Entries=[{"Id": i, "MessageBody": m.encode()} for i, m in pending.items()],
                 )
                 pending = {f["Id"]: pending[f["Id"]] for f in reply.get("Failed", [])}
@@ -78,4 +72,4 @@ class DeliveryQueue:
     def dead_letter(self, message: Message) -> None:
         if not self.dead_letters:
             raise RuntimeError("no webhook dead-letter queue is configured (WEBHOOK_DLQ)")
-        aws.client("sqs").send_message(QueueUrl=queue_url(self.dead_letters), MessageBody=message.encode())
+        aws.client("sqs").send_message(QueueUrl=self._url(self.dead_letters), MessageBody=message.encode())
