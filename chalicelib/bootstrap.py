@@ -11,6 +11,7 @@ from .adapters.event_bus import EventBus
 from .adapters.store import ImageStore
 from .adapters.webhook_store import WebhookStore
 from .config import Settings
+from .events import destinations
 from .usecases.api import ApiService
 from .usecases.outbox import Outbox
 from .usecases.s3_events import S3EventService
@@ -48,6 +49,7 @@ def webhook_sender(settings: Settings | None = None) -> Sender:
         DeliveryQueue(settings.webhook_queue, settings.webhook_dlq),
         retry_schedule=settings.webhook_retry_schedule,
         allow_loopback=settings.webhooks_allow_loopback,
+        resolve=_resolver(settings),
     )
 
 
@@ -55,5 +57,13 @@ def webhooks(settings: Settings | None = None) -> Webhooks:
     """The webhooks API's use-cases."""
     settings = settings or config.load()
     return Webhooks(
-        _webhook_store(settings), DeliveryQueue(settings.webhook_queue), allow_loopback=settings.webhooks_allow_loopback
+        _webhook_store(settings),
+        DeliveryQueue(settings.webhook_queue),
+        allow_loopback=settings.webhooks_allow_loopback,
+        resolve=_resolver(settings),
     )
+
+
+def _resolver(settings: Settings) -> destinations.Resolver | None:
+    """The local stage resolves localhost only (no DNS); elsewhere the system's."""
+    return destinations.local_resolver if settings.webhooks_allow_loopback else None

@@ -138,3 +138,10 @@ def test_the_system_resolver_reads_an_odd_spelling_as_the_address_it_hides():
     # Why odd spellings are refused before any lookup: getaddrinfo reads them as addresses.
     assert destinations.system_resolver("2852039166", 443) == ["169.254.169.254"]
     assert destinations.system_resolver("127.1", 443) == ["127.0.0.1"]
+
+
+def test_the_local_stage_resolves_localhost_alone_and_never_asks_dns():
+    assert destinations.check("http://localhost:9000/", allow_loopback=True,
+                              resolve=destinations.local_resolver).addresses == ("127.0.0.1", "::1")
+    with pytest.raises(Invalid, match="resolves no names but localhost"):
+        destinations.check("https://hooks.example/", allow_loopback=True, resolve=destinations.local_resolver)

@@ -68,6 +68,21 @@ def system_resolver(host: str, port: int) -> Sequence[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+LOCAL_NAMES = {"localhost": ("127.0.0.1", "::1"), "localhost.": ("127.0.0.1", "::1")}
+
+
+def local_resolver(host: str, port: int) -> Sequence[str]:
+    """The local stage's resolver: `localhost` only, never a DNS query (this machine
+    may reach no name server, and the stack's tests must send nothing off it)."""
+    found = LOCAL_NAMES.get(host.lower())
+    if found is None:
+        raise Invalid(
+            f"the local stage resolves no names but localhost: use http://localhost:PORT/... "
+            f"or a literal address, not {host!r}"
+        )
+    return list(found)
+
+
 def address_problem(address: IPAddress, *, allow_loopback: bool) -> str | None:
     """Why a connection to `address` is refused, or None when it is allowed."""
     embedded = _embedded_ipv4(address)
