@@ -9,7 +9,9 @@ What a schema cannot say, said here, and nothing more:
 - a valid `next_token` only ever comes from a previous page, so generated
   tokens are kept out of the valid data (bad tokens are tested in tests/test_api.py);
 - the coverage phase's JSON uploads whose only invalid part is a raw-form query
-  parameter arrive here already without it (see filter_failure).
+  parameter arrive here already without it (see filter_failure);
+- a webhook URL must point somewhere the stage allows (format `imgstore-webhook-url`):
+  on the local stage, loopback, here its discard port, where nothing listens.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ def _base64(data: bytes, as_data_url: bool) -> str:
     return f"data:image/*;base64,{encoded}" if as_data_url else encoded
 
 
+schemathesis.openapi.format(
+    "imgstore-webhook-url",
+    st.sampled_from(["http://127.0.0.1:9/hook", "http://localhost:9/events?from=fuzz", "http://[::1]:9/"]),
+)
 schemathesis.openapi.format("imgstore-image-base64", st.builds(_base64, _any_image, st.booleans()))
 for _content_type in formats.UPLOAD_CONTENT_TYPES:
     _name = formats.BY_MIME[_content_type].name

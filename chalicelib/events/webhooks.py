@@ -18,7 +18,7 @@ from .signing import Secret
 from .vocabulary import IMAGE_TYPES
 
 _ID = re.compile(r"^wh_[0-9a-f]{24}$")
-MAX_WEBHOOKS_PER_OWNER = 20
+MAX_WEBHOOKS_PER_OWNER = 100
 
 
 def new_webhook_id() -> str:

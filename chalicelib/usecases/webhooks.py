@@ -18,7 +18,7 @@ from typing import Any
 from ..adapters.delivery_queue import DeliveryQueue, Message
 from ..adapters.webhook_store import WebhookStore
 from ..auth.principal import Caller
-from ..domain.errors import Forbidden, Invalid, NotFound
+from ..domain.errors import Conflict, Forbidden, Invalid, NotFound
 from ..domain.records import now_iso
 from ..events import destinations, signing
 from ..events.changes import encode, iso
@@ -77,7 +77,7 @@ class Webhooks:
         events = tuple(subscription(body["events"])) if "events" in body else IMAGE_TYPES
         url = self._url(body.get("url"))
         if len(self.store.list_for_owner(owner)) >= MAX_WEBHOOKS_PER_OWNER:
-            raise Invalid(f"at most {MAX_WEBHOOKS_PER_OWNER} webhooks per owner; delete one first")
+            raise Conflict(f"at most {MAX_WEBHOOKS_PER_OWNER} webhooks per owner; delete one first")
         secret = signing.new_secret()
         hook = Webhook(
             new_webhook_id(),
