@@ -68,6 +68,10 @@ class Webhooks:
         user_id = body.get("user_id")
         if user_id is not None and not isinstance(user_id, str):
             raise Invalid("user_id must be a string")
+        if caller.authenticated and user_id not in (None, caller.owner):
+            raise Forbidden(
+                f"you can register webhooks only for yourself: user_id is taken from your credentials ({caller.owner})"
+            )
         owner = caller.owner_for_upload(user_id)
         all_images = body.get("all_images", False)
         if not isinstance(all_images, bool):
