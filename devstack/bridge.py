@@ -231,19 +231,24 @@ def describe(handler: Handler) -> str:
     return f"{sub.name} <- {','.join(sub.events)} on s3://{sub.bucket}/{sub.prefix}*{sub.suffix}"
 
 
+def as_lambda_logs() -> threading.Event:
+    """A bridge process's set-up: log lines to stdout, message only (as `chalice local`
+    and Lambda do), and an event set by SIGTERM or SIGINT."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the app's S3 event handlers from the events queue.")
     parser.add_argument("--stage", default="local")
     parser.add_argument("--queue-url", required=True)
     parser.add_argument("--workers", type=int, default=4, help="events handled at once")
     args = parser.parse_args(argv)
-    # As `chalice local` and Lambda do: log lines to stdout, message only.
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("botocore").setLevel(logging.WARNING)
-
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = as_lambda_logs()
 
     import boto3
 

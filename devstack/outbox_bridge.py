@@ -21,11 +21,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import threading
 from pathlib import Path
 from typing import Any
 
+from devstack.bridge import as_lambda_logs
 from devstack.streams import StreamReader, stream_arn, stream_client
 from scripts.bootstrap import stage_environment
 
@@ -150,11 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the app's stream consumer and webhook sender, as Lambda would.")
     parser.add_argument("--stage", default="local")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("botocore").setLevel(logging.WARNING)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = as_lambda_logs()
     env = {**stage_environment(args.stage), **os.environ}
     bridge = OutboxBridge(load_handlers(args.stage), env)
     log.info(

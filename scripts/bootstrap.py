@@ -179,16 +179,20 @@ def ensure_events(events, sqs, bus: str, queue: str, dead_letters: str) -> str:
             raise
         events.create_event_bus(Name=bus)
         outcome = "created"
+    _queue_with_dead_letters(sqs, queue, dead_letters, WEBHOOK_MAX_RECEIVES)
+    return outcome
+
+
+def _queue_with_dead_letters(sqs, queue: str, dead_letters: str, receives: int, **attributes: str) -> tuple[str, str]:
+    """The queue (URL and ARN), whose messages go to `dead_letters` after `receives` receives."""
     _, dlq_arn = _queue_arn(sqs, dead_letters)
-    url, _ = _queue_arn(sqs, queue)
+    url, arn = _queue_arn(sqs, queue)
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": receives})
     sqs.set_queue_attributes(
         QueueUrl=url,
-        Attributes={
-            "VisibilityTimeout": str(QUEUE_VISIBILITY_SECONDS),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": WEBHOOK_MAX_RECEIVES}),
-        },
+        Attributes={"VisibilityTimeout": str(QUEUE_VISIBILITY_SECONDS), "RedrivePolicy": redrive, **attributes},
     )
-    return outcome
+    return url, arn
 
 
 def _queue_arn(sqs, name: str) -> tuple[str, str]:
@@ -205,29 +209,27 @@ def ensure_event_queue(sqs, s3, bucket: str, queue: str) -> str:
     handlers), the bucket notifies this queue instead and a consumer invokes
     the handlers. Notification entries with other ids are left as they are.
     """
-    _, dlq_arn = _queue_arn(sqs, f"{queue}-dlq")
-    url, arn = _queue_arn(sqs, queue)
-    sqs.set_queue_attributes(
-        QueueUrl=url,
-        Attributes={
-            "VisibilityTimeout": str(QUEUE_VISIBILITY_SECONDS),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": QUEUE_MAX_RECEIVES}),
-            # What AWS requires before S3 may send to the queue.
-            "Policy": json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "s3.amazonaws.com"},
-                            "Action": "sqs:SendMessage",
-                            "Resource": arn,
-                            "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}},
-                        }
-                    ],
-                }
-            ),
-        },
+    _, arn = _queue_arn(sqs, queue)  # its ARN, for the policy; made again below: idempotent
+    _queue_with_dead_letters(
+        sqs,
+        queue,
+        f"{queue}-dlq",
+        QUEUE_MAX_RECEIVES,
+        # What AWS requires before S3 may send to the queue.
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "s3.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": arn,
+                        "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}},
+                    }
+                ],
+            }
+        ),
     )
     wanted = {"Id": queue, "QueueArn": arn, "Events": QUEUE_EVENTS}
     current = s3.get_bucket_notification_configuration(Bucket=bucket)
