@@ -9,7 +9,8 @@ Like moto's ThreadedMotoServer, with three differences:
   transactions fail with HTTP 500 ("dictionary changed size during
   iteration") and two conditional writes could both pass. SQS long polls are
   the exception, or one would stall everything for up to 20 s;
-- S3 answers carry CORS headers as AWS sends them (S3Cors below).
+- S3 answers carry CORS headers as AWS sends them (S3Cors below);
+- a table's stream is copied cheaply for a transaction's rollback (moto_streams).
 """
 
 from __future__ import annotations
@@ -147,6 +148,9 @@ class MotoServer:
         return self._server.server_address[1]
 
     def start(self) -> MotoServer:
+        from . import moto_streams
+
+        moto_streams.install()
         self._thread.start()
         return self
 
