@@ -7,8 +7,10 @@ each time. With the stream on (it is the events' outbox), the suite ran about
 twice as slow. Stream records are never changed once written, so the snapshot
 needs only a copy of the list that holds them: this gives the shard that
 `__deepcopy__`. The rollback semantics are unchanged (a failed transaction
-restores the records list as it was). Installed by the local stack's moto
-server and the tests' conftest; nothing here ships to Lambda.
+restores the records list as it was). Installed by the tests' conftest, whose
+in-process moto keeps its own rollback; the local stack's server undoes a
+transaction item by item instead, stream included (moto_fixes.py). Nothing
+here ships to Lambda.
 """
 
 from __future__ import annotations

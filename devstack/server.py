@@ -10,7 +10,7 @@ Like moto's ThreadedMotoServer, with three differences:
   iteration") and two conditional writes could both pass. SQS long polls are
   the exception, or one would stall everything for up to 20 s;
 - S3 answers carry CORS headers as AWS sends them (S3Cors below);
-- a table's stream is copied cheaply for a transaction's rollback (moto_streams).
+- two of moto's habits that do not scale are fixed first (moto_fixes.py).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import re
 import threading
 from urllib.parse import unquote
 
+from . import moto_fixes
 from .ports import bind
 
 # Without this moto answers every CORS preflight, so a bucket missing its CORS
@@ -127,10 +128,19 @@ class S3Cors:
 
 
 class MotoServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 5000, quiet: bool = True, setting: str = "AWS_PORT"):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        quiet: bool = True,
+        setting: str = "AWS_PORT",
+        fix_moto: bool = True,  # False only to measure the difference (bench/local_stack.py)
+    ):
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
+        if fix_moto:
+            moto_fixes.apply()
         if quiet:  # one access-log line per S3/DynamoDB/SQS call drowns everything else
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
         app = OneAtATime(S3Cors(DomainDispatcherApplication(create_backend_app)))
@@ -148,9 +158,6 @@ class MotoServer:
         return self._server.server_address[1]
 
     def start(self) -> MotoServer:
-        from . import moto_streams
-
-        moto_streams.install()
         self._thread.start()
         return self
 
