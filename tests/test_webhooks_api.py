@@ -194,3 +194,13 @@ def test_through_the_app_410_disables_the_webhook(client, local_stage, jpeg):
         assert len(receiver.wait_for(2, timeout=0.5)) == 1
     shown = client.http.get(f"/webhooks/{hook['webhook_id']}").json_body
     assert shown["enabled"] is False and "410" in shown["disabled_reason"]
+
+
+def test_the_secret_is_in_no_log_line(client, public_dns, capsys, caplog):
+    made = create(client, {"url": "https://hooks.example/in", "user_id": "alice"})
+    rotated = send(client, "post", f"/webhooks/{made['webhook_id']}/rotate-secret").json_body
+    client.http.get("/webhooks?user_id=alice")
+    logged = capsys.readouterr().out + capsys.readouterr().err + caplog.text
+    assert 'POST /webhooks' in logged and 'rotate-secret' in logged  # the request lines were captured
+    for secret in (made["secret"], rotated["secret"]):
+        assert secret not in logged and secret.removeprefix("whsec_") not in logged
