@@ -77,6 +77,8 @@ class Webhooks:
         if not isinstance(all_images, bool):
             raise Invalid("all_images must be true or false")
         if all_images and not caller.admin:
+            if not caller.authenticated:  # no 403 without auth: there is nobody to be an admin
+                raise Invalid("all_images needs auth on: only an admin's webhook may hear every image's events")
             raise Forbidden("only an admin's webhook may hear every image's events (all_images)")
         events = tuple(subscription(body["events"])) if "events" in body else IMAGE_TYPES
         url = self._url(body.get("url"))
