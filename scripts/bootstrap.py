@@ -1,5 +1,9 @@
 """Create a stage's bucket and table, idempotently, wherever boto3 points.
 
+The bucket and table are infra/resources.yaml's, made with API calls: moto's
+CloudFormation cannot deploy that template faithfully (docs/local-stack.md says
+what it lacks), and tests/test_infra.py keeps the two definitions equal.
+
     python scripts/bootstrap.py --stage dev
     AWS_ENDPOINT_URL=http://127.0.0.1:5000 python scripts/bootstrap.py --stage local
 
@@ -46,6 +50,8 @@ INCOMPLETE_UPLOAD_DAYS = 1
 STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 # As infra/resources.yaml's WebhookQueue: a crashing message is set aside after this many receives.
 WEBHOOK_MAX_RECEIVES = 5
+# The template's name for its one CORS rule (tests/test_infra.py keeps the two definitions equal).
+CORS_RULE_ID = "browser-uploads"
 
 
 def stage_environment(stage: str, config_path: Path = ROOT / ".chalice" / "config.json") -> dict[str, str]:
@@ -84,6 +90,7 @@ def cors_rules(origins: list[str]) -> dict:
     return {
         "CORSRules": [
             {
+                "ID": CORS_RULE_ID,
                 "AllowedOrigins": origins,
                 "AllowedMethods": ["GET", "HEAD", "PUT", "POST"],
                 "AllowedHeaders": ["*"],
