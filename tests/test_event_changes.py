@@ -147,3 +147,12 @@ def test_a_record_too_large_for_20_kb_loses_its_description_first():
     event = event_for(_stream(pending, oversized))
     assert event is not None and len(event.body().encode()) <= MAX_BODY_BYTES
     assert event.data["truncated"] is True and "description" not in event.data and event.data["title"] == ""
+
+
+def test_the_docs_list_exactly_the_event_types():
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "events.md").read_text()
+    table = page.split("## Event types", 1)[1].split("##", 1)[0]
+    assert re.findall(r"^\| `([a-z.]+)` \|", table, flags=re.M) == [t.value for t in EventType]
