@@ -56,6 +56,7 @@ FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
     # The events' consumer of the table's stream: events onto the bus, deliveries queued.
     "on_table_change": [
         (["dynamodb:Query"], ["webhook-indexes"]),  # which webhooks hear an image's owner
+        (["dynamodb:GetItem"], ["table"]),  # each webhook found (the indexes hold keys only)
         (["events:PutEvents"], ["bus"]),
         (["sqs:SendMessage"], ["webhook-queue"]),
         (["sqs:GetQueueUrl"], ["webhook-queue-by-name"]),
@@ -125,7 +126,7 @@ def _resources(kind: str, stage: str, env: dict[str, str]) -> list[str]:
     table_arn = f"arn:aws:dynamodb:*:*:table/{table}"
     queue, dlq = env.get("WEBHOOK_QUEUE"), env.get("WEBHOOK_DLQ")
     return {
-        "webhook-indexes": [f"{table_arn}/index/gsi1", f"{table_arn}/index/gsi2"],
+        "webhook-indexes": [f"{table_arn}/index/{INDEXES[0]}", f"{table_arn}/index/{INDEXES[1]}"],
         "bus": [f"arn:aws:events:*:*:event-bus/{env.get('EVENT_BUS') or f'imgstore-{stage}'}"],
         "webhook-queue": [_queue_arn(queue, f"imgstore-{stage}-webhooks")],
         "webhook-dlq": [_queue_arn(dlq, f"imgstore-{stage}-webhooks-dlq")],

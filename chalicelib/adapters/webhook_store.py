@@ -8,8 +8,9 @@ the stage's event source filter keeps their writes from invoking it at all):
     pk=HOOK#{id}  sk=LOG#{at}#{event}#{attempt}   one delivery attempt (TTL: LOG_DAYS)
 
 Listing reuses two of the table's indexes with partitions no image uses:
-`gsi2` `WH#O#{owner}` (an owner's webhooks) and `gsi1` `WH#ALL` (admins'
-webhooks that hear every image; sparse).
+`lists2` `WH#O#{owner}` (an owner's webhooks) and `lists1` `WH#ALL` (admins'
+webhooks that hear every image; sparse). The indexes hold keys only, so each
+webhook found is then read from the table.
 
 Secrets are sealed with KMS (`WEBHOOK_KEY_ID`), the webhook's id as the
 encryption context, so a sealed secret copied onto another webhook does not
@@ -35,8 +36,10 @@ from ..events import signing
 from ..events.signing import Secret
 from ..events.webhooks import Delivery, Webhook
 from . import aws
+from .store import INDEXES, SORT_KEY, partition_attr
 
 LOG_DAYS = 7
+_HEARING_ALL, _BY_OWNER = INDEXES[0], INDEXES[1]
 _ser = TypeSerializer()
 _de = TypeDeserializer()
 _FIELDS = ("webhook_id", "owner", "url", "enabled", "all_images", "disabled_reason", "created_at", "updated_at")
@@ -101,11 +104,11 @@ class WebhookStore:
             events=list(hook.events),
             version=hook.version,
             secrets=[{"value": s.value, "retires_at": s.retires_at} for s in sealed],
-            g2pk=f"WH#O#{hook.owner}",
-            gsk=f"{hook.created_at}#{hook.webhook_id}",
         )
+        item[partition_attr(_BY_OWNER)] = f"WH#O#{hook.owner}"
+        item[SORT_KEY] = f"{hook.created_at}#{hook.webhook_id}"
         if hook.all_images:
-            item["g1pk"] = "WH#ALL"
+            item[partition_attr(_HEARING_ALL)] = "WH#ALL"
         return _dump(item)
 
     def _hook(self, item: dict[str, Any], *, with_secrets: bool) -> Webhook:
@@ -158,11 +161,11 @@ class WebhookStore:
         return hook
 
     def list_for_owner(self, owner: str) -> list[Webhook]:
-        return self._query("gsi2", f"WH#O#{owner}")
+        return self._query(_BY_OWNER, f"WH#O#{owner}")
 
     def listeners(self, owner: str) -> list[Webhook]:
         """The webhooks that may hear about an image of `owner`: theirs, and admins' that hear all."""
-        found = {h.webhook_id: h for h in self._query("gsi2", f"WH#O#{owner}") + self._query("gsi1", "WH#ALL")}
+        found = {h.webhook_id: h for h in self._query(_BY_OWNER, f"WH#O#{owner}") + self._query(_HEARING_ALL, "WH#ALL")}
         return list(found.values())
 
     def _query(self, index: str, partition: str) -> list[Webhook]:
@@ -172,10 +175,15 @@ class WebhookStore:
             TableName=self.table,
             IndexName=index,
             KeyConditionExpression="#p = :p",
-            ExpressionAttributeNames={"#p": f"g{index[-1]}pk"},
+            ExpressionAttributeNames={"#p": partition_attr(index)},
             ExpressionAttributeValues={":p": {"S": partition}},
         ):
-            hooks += [self._hook(i, with_secrets=False) for i in page["Items"]]
+            for keys in page["Items"]:  # keys only: the webhook itself is in the table
+                found = self._db.get_item(
+                    TableName=self.table, Key={"pk": keys["pk"], "sk": keys["sk"]}, ConsistentRead=True
+                )
+                if "Item" in found:
+                    hooks.append(self._hook(found["Item"], with_secrets=False))
         return sorted(hooks, key=lambda h: (h.created_at, h.webhook_id))
 
     def delete(self, webhook_id: str) -> None:
