@@ -22,6 +22,8 @@ help:
 	@echo "make run         imgstore on this machine: web app and API :8000, AWS (moto) :5000; Ctrl-C stops"
 	@echo "                 (BIND=, API_PORT=, AWS_PORT=; FRESH=1 forgets the saved data; AUTH_MODE=token)"
 	@echo "make postman     run the Postman collection against a running \`make run\`"
+	@echo "make webhook-listen SECRET=whsec_...  a webhook receiver on 127.0.0.1:9000 (PORT=) that prints"
+	@echo "                 each delivery and whether its signature verifies (ANSWER=500 to watch retries)"
 	@echo "make load        a bounded load run on a local stack of its own"
 	@echo "make fuzz        Schemathesis against the contract, unseeded, AUTH_MODE none and token (ARGS=)"
 	@echo "make bench       time the imaging pipelines side by side (bench/imaging.py), then renditions"
@@ -70,7 +72,7 @@ test-fast: venv
 resources: venv
 	$(BIN)/python scripts/bootstrap.py --stage $(STAGE)
 
-.PHONY: bench bench-delivery scale reprocess fuzz
+.PHONY: bench bench-delivery scale reprocess fuzz webhook-listen
 
 # pyvips only gives the benchmark its comparison column; nothing ships or tests with it.
 bench: venv
@@ -82,6 +84,11 @@ bench: venv
 bench-delivery: venv
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/delivery.py $(DELIVERY_ARGS)
+
+# A receiver for the local stack's webhooks: verifies each with the standardwebhooks library.
+webhook-listen: venv
+	@[ -n "$(SECRET)" ] || { echo "usage: make webhook-listen SECRET=whsec_... [PORT=9000] [ANSWER=200]"; exit 2; }
+	$(BIN)/python -m devstack.webhook_listen --secret '$(SECRET)' --port $(or $(PORT),9000) --answer $(or $(ANSWER),200)
 
 # Write units per upload and partition heat of the table design, on moto (bench/scale.py).
 scale: venv

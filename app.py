@@ -105,6 +105,52 @@ def delete_image(call: Call, image_id):
     return {"message": "image deleted", "image_id": image_id}
 
 
+# -- webhooks (docs/events.md); the events themselves come from the table's stream, below --
+
+
+@route("/webhooks", ["POST"], content_types=[http.JSON], authorizer=authorizer)
+def create_webhook(call: Call):
+    hook = bootstrap.webhooks(call.settings).create(call.caller, validation.webhook_body(call.body))
+    return http.created(call.request, hook, f"/webhooks/{hook['webhook_id']}")
+
+
+@route("/webhooks", ["GET"], authorizer=authorizer, query=None)
+def list_webhooks(call: Call):
+    return bootstrap.webhooks(call.settings).list(call.caller, validation.webhook_owner(call.params))
+
+
+@route("/webhooks/{webhook_id}", ["GET"], authorizer=authorizer)
+def get_webhook(call: Call, webhook_id):
+    return bootstrap.webhooks(call.settings).get(call.caller, webhook_id)
+
+
+@route("/webhooks/{webhook_id}/deliveries", ["GET"], authorizer=authorizer, query=None)
+def list_webhook_deliveries(call: Call, webhook_id):
+    limit = validation.deliveries_limit(call.params)
+    return bootstrap.webhooks(call.settings).deliveries(call.caller, webhook_id, limit)
+
+
+@route("/webhooks/{webhook_id}", ["PATCH"], content_types=[http.JSON], authorizer=authorizer)
+def update_webhook(call: Call, webhook_id):
+    return bootstrap.webhooks(call.settings).update(call.caller, webhook_id, validation.webhook_body(call.body))
+
+
+@route("/webhooks/{webhook_id}", ["DELETE"], authorizer=authorizer)
+def delete_webhook(call: Call, webhook_id):
+    bootstrap.webhooks(call.settings).delete(call.caller, webhook_id)
+    return http.no_content()
+
+
+@route("/webhooks/{webhook_id}/rotate-secret", ["POST"], authorizer=authorizer)
+def rotate_webhook_secret(call: Call, webhook_id):
+    return bootstrap.webhooks(call.settings).rotate(call.caller, webhook_id)
+
+
+@route("/webhooks/{webhook_id}/test", ["POST"], authorizer=authorizer)
+def test_webhook(call: Call, webhook_id):
+    return http.accepted(bootstrap.webhooks(call.settings).test(call.caller, webhook_id))
+
+
 # -- the web app (chalicelib/edge/web/); its module is imported only when these are called --
 
 
@@ -139,3 +185,17 @@ def on_upload(event):
 @app.on_s3_event(bucket=deployment.trigger_bucket(), prefix="uploads/", events=["s3:ObjectRemoved:*"])
 def on_delete(event):
     return bootstrap.s3_events().forget(event.bucket, event.key)
+
+
+# The table is the events' outbox: every committed change reaches this consumer
+# (make deploy sets it to answer batch-item failures and hear image records only).
+@app.on_dynamodb_record(stream_arn=deployment.table_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON")
+def on_table_change(event):
+    return bootstrap.outbox().handle(event.to_dict()["Records"])
+
+
+# One webhook delivery at a time: a failure waits on the queue, never in the function.
+@app.on_sqs_message(queue=deployment.webhook_queue_name(), batch_size=1)
+def deliver_webhook(event):
+    sender = bootstrap.webhook_sender()
+    return [sender.handle(message.body) for message in event]

@@ -67,6 +67,18 @@ class Settings:
     cors_origins: tuple[str, ...] = ()  # "*" allows any origin
     signing_secret_arn: str | None = None
     secrets_max_age: int = 300  # seconds a warm container keeps a secret (a rotation's delay)
+    # How many times the upload handler may try one original (Lambda's async invoke: the
+    # first attempt and two retries, scripts/deploy.py ASYNC_RETRIES). Failing the same
+    # way on the last one is a verdict: the image is rejected (docs/data-model.md).
+    processing_attempts: int = 3
+    # Events and webhooks (docs/events.md). Names default to the table's stage prefix.
+    event_bus: str = ""
+    webhook_queue: str = ""
+    webhook_dlq: str = ""
+    webhook_key_id: str | None = None  # KMS key sealing webhook secrets; required on Lambda
+    webhook_retry_schedule: tuple[int, ...] = ()
+    webhooks_allow_loopback: bool = False  # the local stage only; never on Lambda
+    on_lambda: bool = False
     # Partitions each list with no owner is spread over (adapters.store): grow it freely, shrink it
     # only after scripts/backfill.py. An admin's page reads at most list_shards x (limit + 1) entries.
     list_shards: int = 8
@@ -224,6 +236,26 @@ def load(environment: Mapping[str, str] | None = None) -> Settings:
         delivery_keys_arn=env.get("DELIVERY_KEYS_ARN") or None,
         delivery_url_ttl=_non_negative(env, "DELIVERY_URL_TTL", 0),
         delivery_base_url=(env.get("DELIVERY_BASE_URL") or "").rstrip("/"),
+        processing_attempts=max(1, _int(env, "PROCESSING_ATTEMPTS", 3)),
+        **_events(env),
+    )
+
+
+def _events(env: Mapping[str, str]) -> dict[str, Any]:
+    """The events' names and webhook rules; names default to `imgstore-{stage}...`,
+    the table's name without `-images`."""
+    from .events import schedule
+
+    prefix = env["IMAGES_TABLE"].removesuffix("-images")
+    lambda_ = on_lambda(env)
+    return dict(
+        event_bus=env.get("EVENT_BUS") or prefix,
+        webhook_queue=env.get("WEBHOOK_QUEUE") or f"{prefix}-webhooks",
+        webhook_dlq=env.get("WEBHOOK_DLQ") or f"{prefix}-webhooks-dlq",
+        webhook_key_id=env.get("WEBHOOK_KEY_ID") or None,
+        webhook_retry_schedule=schedule.from_environment(env),
+        webhooks_allow_loopback=env.get("WEBHOOKS_ALLOW_LOOPBACK", "").lower() == "true" and not lambda_,
+        on_lambda=lambda_,
     )
 
 

@@ -41,3 +41,24 @@ def user_pool_arn() -> str:
     if not arn:
         raise RuntimeError("AUTH_MODE=cognito needs USER_POOL_ARN (make deploy writes it)")
     return arn
+
+
+def table_stream_arn() -> str:
+    """The table's stream the events consumer reads: TABLE_STREAM_ARN (make deploy
+    writes it from the stack), else (off Lambda only) a stand-in for the dev stage's."""
+    arn = os.environ.get("TABLE_STREAM_ARN")
+    if arn:
+        return arn
+    if config.on_lambda(os.environ):
+        raise RuntimeError("TABLE_STREAM_ARN is not set: the events consumer would read no stream")
+    table = os.environ.get("IMAGES_TABLE", "imgstore-dev-images")
+    return f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}/stream/undeployed"
+
+
+def webhook_queue_name() -> str:
+    """The queue the webhook sender reads, by name (Chalice subscribes by name):
+    WEBHOOK_QUEUE's (a name or a URL), else the one config derives from the table."""
+    queue = os.environ.get("WEBHOOK_QUEUE")
+    if queue:
+        return queue.rstrip("/").rsplit("/", 1)[-1]
+    return f"{os.environ.get('IMAGES_TABLE', 'imgstore-dev-images').removesuffix('-images')}-webhooks"

@@ -220,9 +220,11 @@ def load_handlers(stage: str, project_dir: Path = ROOT) -> tuple[Any, list[Handl
             return LambdaContext(function, memory, max_runtime_ms=timeout * 1000)
 
         handlers.append(Handler(sub, app.handler_map[sub.name], new_context, timeout))
-    others = [s.name for s in app.event_sources if s.name not in {h.subscription.name for h in handlers}]
+    # The stream's consumer and the webhook sender are the outbox bridge's (devstack/outbox_bridge.py).
+    bridged = {h.subscription.name for h in handlers} | {"on_table_change", "deliver_webhook"}
+    others = [s.name for s in app.event_sources if s.name not in bridged]
     if others:
-        log.warning("not run locally (only S3 events are bridged): %s", ", ".join(others))
+        log.warning("not run locally (no bridge runs them): %s", ", ".join(others))
     return app, handlers
 
 
@@ -231,19 +233,24 @@ def describe(handler: Handler) -> str:
     return f"{sub.name} <- {','.join(sub.events)} on s3://{sub.bucket}/{sub.prefix}*{sub.suffix}"
 
 
+def as_lambda_logs() -> threading.Event:
+    """A bridge process's set-up: log lines to stdout, message only (as `chalice local`
+    and Lambda do), and an event set by SIGTERM or SIGINT."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the app's S3 event handlers from the events queue.")
     parser.add_argument("--stage", default="local")
     parser.add_argument("--queue-url", required=True)
     parser.add_argument("--workers", type=int, default=4, help="events handled at once")
     args = parser.parse_args(argv)
-    # As `chalice local` and Lambda do: log lines to stdout, message only.
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("botocore").setLevel(logging.WARNING)
-
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = as_lambda_logs()
 
     import boto3
 

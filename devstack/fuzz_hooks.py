@@ -10,6 +10,8 @@ What a schema cannot say, said here, and nothing more:
 - a valid `next_token` is one the API issued, for the same list: the schema has
   its shape (a pattern), not its signature. Valid data keeps only tokens seen in
   an answer, with that answer's filters (the contract's NextPage link makes them).
+- a webhook URL must point somewhere the stage allows (format `imgstore-webhook-url`):
+  on the local stage, loopback, here its discard port, where nothing listens.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ def _base64(data: bytes, as_data_url: bool) -> str:
     return f"data:image/*;base64,{encoded}" if as_data_url else encoded
 
 
+schemathesis.openapi.format(
+    "imgstore-webhook-url",
+    st.sampled_from(["http://127.0.0.1:9/hook", "http://localhost:9/events?from=fuzz", "http://[::1]:9/"]),
+)
 schemathesis.openapi.format("imgstore-image-base64", st.builds(_base64, _any_image, st.booleans()))
 for _content_type in formats.UPLOAD_CONTENT_TYPES:
     _name = formats.BY_MIME[_content_type].name

@@ -79,6 +79,20 @@ def examples(api_url: str, aws_url: str, bucket: str, table: str, region: str) -
     ]
 
 
+def webhook_lines(api_url: str, bus: str, queue: str, schedule: str) -> list[str]:
+    """How to hear about changes on this machine: the bus, and a webhook to a local receiver."""
+    body = shlex.quote('{"user_id": "alice", "url": "http://127.0.0.1:9000/hook"}')
+    return [
+        f"  events            table stream -> bus {bus} (moto EventBridge); webhooks from queue {queue}",
+        "  webhooks          register one for alice's images (the answer holds its secret, shown once):",
+        f"                    curl -s -w '\\n' -X POST {api_url}/webhooks "
+        f"-H 'Content-Type: application/json' -d {body}",
+        "                    then receive and verify them: make webhook-listen SECRET=whsec_...",
+        f"                    retries here: {schedule} (shortened for this stage; docs/events.md)",
+        "",
+    ]
+
+
 def token_for(name: str, secret: str) -> str:
     from chalicelib.auth import issue_token
 
@@ -96,6 +110,7 @@ def banner(
     region: str,
     data_note: str,
     token_secret: str | None = None,
+    events: dict[str, str] | None = None,
 ) -> str:
     lines = [
         "",
@@ -111,6 +126,8 @@ def banner(
         f"  data              {data_note}",
         "",
     ]
+    if events:
+        lines += webhook_lines(api_url, **events)
     if token_secret:
         lines += [
             "  sign in           AUTH_MODE=token: paste a bearer token; alice's, valid 7 days:",

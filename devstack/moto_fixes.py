@@ -16,9 +16,9 @@ proportion to the table: an upload's writes took 82 ms at 400 items and
 
 Here moto keeps no list (nothing in the stack reads the dashboard; an object
 that is gone is freed, an S3 key's buffer closed by its __del__), and a
-transaction saves, and on failure puts back, only the items it names (a
-table's stream, which the stack does not use, keeps what the undone writes
-added to it).
+transaction saves, and on failure puts back, only the items it names, and
+takes back the stream records its undone writes added (the table's stream is
+the events' outbox: an undone write must announce nothing).
 """
 
 from __future__ import annotations
@@ -62,6 +62,20 @@ class _CopyKeepingTables:
         return copy.deepcopy(value, memo)
 
 
+def _stream_lengths(backend, transact_items: list[dict[str, Any]]) -> dict[int, tuple[Any, int]]:
+    """How many records each named table's stream holds now: the undone writes' are cut off."""
+    lengths = {}
+    for entry in transact_items:
+        try:
+            ((_, operation),) = entry.items()
+            shard = backend.get_table(operation["TableName"]).stream_shard
+        except Exception:
+            continue
+        if shard is not None:
+            lengths[id(shard)] = (shard, len(shard.items))
+    return lengths
+
+
 def _undo_log(backend, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
     """(table, hash key, range key, a copy of the item or None) for every item
     the transaction names. One moto would refuse anyway is left out."""
@@ -96,11 +110,14 @@ def _transact_by_key(original):
     @functools.wraps(original)
     def transact_write_items(self, transact_items: list[dict[str, Any]]) -> None:
         saved = _undo_log(self, transact_items[:101])  # more than 100: moto refuses before writing
+        streams = _stream_lengths(self, transact_items[:101])
         _by_key.active = True
         try:
             return original(self, transact_items)
         except Exception:
             _put_back(saved)
+            for shard, length in streams.values():
+                del shard.items[length:]
             raise
         finally:
             _by_key.active = False

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from . import bridge, guide, snapshot
+from . import bridge, guide, outbox_bridge, snapshot
 from .ports import PortInUse, bind
 from .processes import Child, Output
 
@@ -211,6 +211,16 @@ class LocalStack:
         )
         self.children.append(
             Child(
+                "outbox",
+                [python, "-m", "devstack.outbox_bridge", "--stage", args.stage],
+                env=env,
+                cwd=str(ROOT),
+                out=self.out,
+                ready_marker=outbox_bridge.READY,
+            )
+        )
+        self.children.append(
+            Child(
                 "api",
                 [
                     python,
@@ -241,7 +251,7 @@ class LocalStack:
     def _wait_ready(self, api_url: str, stop: threading.Event) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         api_up = False
-        while not (api_up and all(c.ready.is_set() for c in self.children if c.label == "events")):
+        while not (api_up and all(c.ready.is_set() for c in self.children if c.label in ("events", "outbox"))):
             if stop.is_set():
                 raise StartupFailed("interrupted while starting")
             dead = [c for c in self.children if not c.alive]
@@ -260,7 +270,7 @@ class LocalStack:
     def stop(self) -> None:
         """Reverse order: no new events, no requests, then save, then moto."""
         for child in reversed(self.children):
-            child.stop(grace=20 if child.label == "events" else 5)
+            child.stop(grace=20 if child.label in ("events", "outbox") else 5)
         if self.moto is None:
             return
         if self.data_dir and self.info:
@@ -277,6 +287,18 @@ class LocalStack:
             except Exception as exc:  # never keep the ports because saving failed
                 self.out.line(f" setup | could not save the data: {exc}")
         self.moto.stop()
+
+
+def _events_banner(env: dict[str, str]) -> dict[str, str] | None:
+    from chalicelib.events import schedule
+
+    if not env.get("WEBHOOK_QUEUE"):
+        return None
+    return {
+        "bus": env.get("EVENT_BUS", ""),
+        "queue": env["WEBHOOK_QUEUE"],
+        "schedule": schedule.describe(schedule.from_environment(env)),
+    }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -340,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                     region=REGION,
                     data_note=note,
                     token_secret=str(info["token_secret"]) if info.get("token_secret") else None,
+                    events=_events_banner(stack.env),
                 )
             )
         if ready_file:  # whole or not at all: a reader polls for it

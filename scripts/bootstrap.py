@@ -9,8 +9,11 @@ what it lacks), and tests/test_infra.py keeps the two definitions equal.
 
 Names come from the stage's environment variables in .chalice/config.json.
 A stage that names an S3_EVENTS_QUEUE (the local one) also gets that queue,
-subscribed to the bucket's notifications. Running it again changes nothing
-that is already right.
+subscribed to the bucket's notifications; one that names an EVENT_BUS,
+WEBHOOK_QUEUE and WEBHOOK_DLQ gets the events' bus and the webhook delivery
+queues (on AWS the resources stack makes them). The table's stream is always
+on: it is the events' outbox. Running it again changes nothing that is
+already right.
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ QUEUE_VISIBILITY_SECONDS = 180
 QUEUE_MAX_RECEIVES = 3
 # As infra/resources.yaml's IncompleteUploadDays default.
 INCOMPLETE_UPLOAD_DAYS = 1
+# The events' outbox: every committed change, its old and new item (infra/resources.yaml too).
+STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+# As infra/resources.yaml's WebhookQueue: a crashing message is set aside after this many receives.
+WEBHOOK_MAX_RECEIVES = 5
 # The template's name for its one CORS rule (tests/test_infra.py keeps the two definitions equal).
 CORS_RULE_ID = "browser-uploads"
 
@@ -76,6 +83,7 @@ def table_definition(name: str) -> dict:
             }
             for index in INDEXES
         ],
+        StreamSpecification=STREAM,
     )
 
 
@@ -164,7 +172,36 @@ def ensure_table(dynamodb, name: str) -> str:
         dynamodb.update_time_to_live(
             TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
         )
+    stream = dynamodb.describe_table(TableName=name)["Table"].get("StreamSpecification", {})
+    if stream != STREAM:  # a table made before the events existed
+        dynamodb.update_table(TableName=name, StreamSpecification=STREAM)
     return outcome
+
+
+def ensure_events(events, sqs, bus: str, queue: str, dead_letters: str) -> str:
+    """The events' bus, and the webhook delivery queue with its dead-letter queue."""
+    outcome = "exists"
+    try:
+        events.describe_event_bus(Name=bus)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        events.create_event_bus(Name=bus)
+        outcome = "created"
+    _queue_with_dead_letters(sqs, queue, dead_letters, WEBHOOK_MAX_RECEIVES)
+    return outcome
+
+
+def _queue_with_dead_letters(sqs, queue: str, dead_letters: str, receives: int, **attributes: str) -> tuple[str, str]:
+    """The queue (URL and ARN), whose messages go to `dead_letters` after `receives` receives."""
+    _, dlq_arn = _queue_arn(sqs, dead_letters)
+    url, arn = _queue_arn(sqs, queue)
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": receives})
+    sqs.set_queue_attributes(
+        QueueUrl=url,
+        Attributes={"VisibilityTimeout": str(QUEUE_VISIBILITY_SECONDS), "RedrivePolicy": redrive, **attributes},
+    )
+    return url, arn
 
 
 def _queue_arn(sqs, name: str) -> tuple[str, str]:
@@ -181,29 +218,27 @@ def ensure_event_queue(sqs, s3, bucket: str, queue: str) -> str:
     handlers), the bucket notifies this queue instead and a consumer invokes
     the handlers. Notification entries with other ids are left as they are.
     """
-    _, dlq_arn = _queue_arn(sqs, f"{queue}-dlq")
-    url, arn = _queue_arn(sqs, queue)
-    sqs.set_queue_attributes(
-        QueueUrl=url,
-        Attributes={
-            "VisibilityTimeout": str(QUEUE_VISIBILITY_SECONDS),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": QUEUE_MAX_RECEIVES}),
-            # What AWS requires before S3 may send to the queue.
-            "Policy": json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "s3.amazonaws.com"},
-                            "Action": "sqs:SendMessage",
-                            "Resource": arn,
-                            "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}},
-                        }
-                    ],
-                }
-            ),
-        },
+    _, arn = _queue_arn(sqs, queue)  # its ARN, for the policy; made again below: idempotent
+    _queue_with_dead_letters(
+        sqs,
+        queue,
+        f"{queue}-dlq",
+        QUEUE_MAX_RECEIVES,
+        # What AWS requires before S3 may send to the queue.
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "s3.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": arn,
+                        "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}},
+                    }
+                ],
+            }
+        ),
     )
     wanted = {"Id": queue, "QueueArn": arn, "Events": QUEUE_EVENTS}
     current = s3.get_bucket_notification_configuration(Bucket=bucket)
@@ -232,7 +267,20 @@ def bootstrap(env: dict[str, str], session=None) -> dict[str, str]:
         outcome["queue"] = ensure_event_queue(
             session.client("sqs"), session.client("s3"), env["IMAGES_BUCKET"], env["S3_EVENTS_QUEUE"]
         )
+    if env.get("EVENT_BUS") and env.get("WEBHOOK_QUEUE") and env.get("WEBHOOK_DLQ"):
+        outcome["events"] = ensure_events(
+            session.client("events"),
+            session.client("sqs"),
+            env["EVENT_BUS"],
+            _queue_name(env["WEBHOOK_QUEUE"]),
+            _queue_name(env["WEBHOOK_DLQ"]),
+        )
     return outcome
+
+
+def _queue_name(name_or_url: str) -> str:
+    """A queue's name, given its name or its URL (a deployed stage's variables hold URLs)."""
+    return name_or_url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -244,6 +292,8 @@ def main(argv: list[str] | None = None) -> None:
     line = f"bucket {env['IMAGES_BUCKET']}: {outcome['bucket']}; table {env['IMAGES_TABLE']}: {outcome['table']}"
     if "queue" in outcome:
         line += f"; queue {env['S3_EVENTS_QUEUE']}: {outcome['queue']}"
+    if "events" in outcome:
+        line += f"; bus {env['EVENT_BUS']} and webhook queues: {outcome['events']}"
     print(line)
 
 

@@ -44,6 +44,17 @@ AUTH_VARIABLES = {"token": "AUTH_TOKEN_SECRET_ARN", "cognito": "USER_POOL_ARN"}
 GATEWAY_RESPONSES = ("UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX")
 # Lambda's own default, said out loud: the first attempt and two retries.
 ASYNC_RETRIES = 2
+# Stack outputs the events need, and the stage variables they become (docs/events.md).
+EVENT_VARIABLES = {
+    "EventBusName": "EVENT_BUS",
+    "WebhookQueueUrl": "WEBHOOK_QUEUE",
+    "WebhookDeadLetterQueueUrl": "WEBHOOK_DLQ",
+    "WebhookKeyArn": "WEBHOOK_KEY_ID",
+    "TableStreamArn": "TABLE_STREAM_ARN",
+}
+# The stream consumer hears only image records: webhook items and delivery logs
+# never invoke it (chalicelib/events/changes.py ignores them anyway).
+STREAM_FILTER = {"Filters": [{"Pattern": json.dumps({"dynamodb": {"Keys": {"sk": {"S": ["IMAGE"]}}}})}]}
 
 
 def stack_name(stage: str) -> str:
@@ -110,6 +121,9 @@ def stage_variables(outputs: dict[str, str], auth_mode: str, origins: str) -> di
         "CORS_ALLOW_ORIGINS": origins,
         "SIGNING_SECRET_ARN": outputs["SigningSecretArn"],  # every mode: signs next_token
     }
+    for output, name in EVENT_VARIABLES.items():  # the events' bus, queues, key and the table's stream
+        if output in outputs:
+            variables[name] = outputs[output]
     for _mode, name in AUTH_VARIABLES.items():
         variables[name] = None
     if auth_mode == "token":
@@ -284,7 +298,28 @@ def destinations(stage: str, session=None) -> str:
             MaximumRetryAttempts=ASYNC_RETRIES,
             DestinationConfig={"OnFailure": {"Destination": queue}},
         )
+    stream_consumer(lambda_, stage, queue)
     return queue
+
+
+def stream_consumer(lambda_, stage: str, failed_queue: str) -> int:
+    """What `chalice deploy` cannot say about the stream's event source mapping:
+    the consumer answers batch-item failures (without this Lambda would take a
+    partial failure for success and lose events), hears only image records, and
+    retries a failing batch until its records expire (24 h), then records the
+    batch in the failed-events queue. Returns how many mappings were set."""
+    function = policies.function_name(stage, policies.STREAM_FUNCTION)
+    mappings = lambda_.list_event_source_mappings(FunctionName=function)["EventSourceMappings"]
+    for mapping in mappings:
+        lambda_.update_event_source_mapping(
+            UUID=mapping["UUID"],
+            FunctionResponseTypes=["ReportBatchItemFailures"],
+            FilterCriteria=STREAM_FILTER,
+            MaximumRetryAttempts=-1,
+            MaximumRecordAgeInSeconds=-1,
+            DestinationConfig={"OnFailure": {"Destination": failed_queue}},
+        )
+    return len(mappings)
 
 
 # -- the web app -------------------------------------------------------------------

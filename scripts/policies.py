@@ -46,6 +46,27 @@ FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
         (["s3:ListBucket"], ["list-processed"]),  # variants of older versions, on delete
         (["s3:DeleteObject"], ["quarantine"]),  # a rejected image's original, on delete
         (["secretsmanager:GetSecretValue"], ["signing-secret", "delivery-keys"]),  # next_token; rendition URLs
+        # Webhooks: their delivery logs (a Query of the table), deleted with them;
+        # POST /webhooks/{id}/test queues a delivery; new secrets are sealed.
+        (["dynamodb:Query", "dynamodb:BatchWriteItem"], ["table"]),
+        (["sqs:SendMessage"], ["webhook-queue"]),
+        (["sqs:GetQueueUrl"], ["webhook-queue-by-name"]),
+        (["kms:Encrypt"], ["webhook-key"]),
+    ],
+    # The events' consumer of the table's stream: events onto the bus, deliveries queued.
+    "on_table_change": [
+        (["dynamodb:Query"], ["webhook-indexes"]),  # which webhooks hear an image's owner
+        (["dynamodb:GetItem"], ["table"]),  # each webhook found (the indexes hold keys only)
+        (["events:PutEvents"], ["bus"]),
+        (["sqs:SendMessage"], ["webhook-queue"]),
+        (["sqs:GetQueueUrl"], ["webhook-queue-by-name"]),
+    ],
+    # The webhook sender: one delivery attempt, its log line, the next attempt or the dead letter.
+    "deliver_webhook": [
+        (["dynamodb:GetItem", "dynamodb:PutItem"], ["table"]),
+        (["sqs:SendMessage"], ["webhook-queue", "webhook-dlq"]),
+        (["sqs:GetQueueUrl"], ["webhook-queue-by-name", "webhook-dlq-by-name"]),
+        (["kms:Decrypt"], ["webhook-key"]),
     ],
     "on_upload": [
         (["dynamodb:GetItem", "dynamodb:PutItem"], ["table"]),
@@ -80,6 +101,12 @@ FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
 # with the function's role.
 ASYNC_FUNCTIONS = ("on_upload", "on_delete")
 FAILED_EVENTS_SID = "FailedEvents"
+# Lambda's event source mappings read with the function's role: the table's
+# stream for the events' consumer (and its failed batches go to the
+# failed-events queue), the delivery queue for the sender.
+STREAM_FUNCTION = "on_table_change"
+QUEUE_FUNCTION = "deliver_webhook"
+EVENT_SOURCE_SID = "EventSource"
 
 
 def failed_events_queue(stage: str) -> str:
@@ -92,10 +119,30 @@ def function_name(stage: str, function: str) -> str:
     return f"imgstore-{stage}" if function == "api_handler" else f"imgstore-{stage}-{function}"
 
 
+def _queue_arn(name_or_url: str | None, fallback: str) -> str:
+    """A queue's ARN pattern from its name or URL (a deployed stage's variables hold URLs)."""
+    name = (name_or_url or fallback).rstrip("/").rsplit("/", 1)[-1]
+    return f"arn:aws:sqs:*:*:{name}"
+
+
+def _by_name(name_or_url: str | None, fallback: str) -> list[str]:
+    """The queue, when the stage names it (the app then looks its URL up); none for a URL."""
+    return [] if (name_or_url or "").startswith("https://") else [_queue_arn(name_or_url, fallback)]
+
+
 def _resources(kind: str, stage: str, env: dict[str, str]) -> list[str]:
     bucket, table = env["IMAGES_BUCKET"], env["IMAGES_TABLE"]
     table_arn = f"arn:aws:dynamodb:*:*:table/{table}"
+    queue, dlq = env.get("WEBHOOK_QUEUE"), env.get("WEBHOOK_DLQ")
     return {
+        "webhook-indexes": [f"{table_arn}/index/{INDEXES[0]}", f"{table_arn}/index/{INDEXES[1]}"],
+        "bus": [f"arn:aws:events:*:*:event-bus/{env.get('EVENT_BUS') or f'imgstore-{stage}'}"],
+        "webhook-queue": [_queue_arn(queue, f"imgstore-{stage}-webhooks")],
+        "webhook-dlq": [_queue_arn(dlq, f"imgstore-{stage}-webhooks-dlq")],
+        "webhook-queue-by-name": _by_name(queue, f"imgstore-{stage}-webhooks"),
+        "webhook-dlq-by-name": _by_name(dlq, f"imgstore-{stage}-webhooks-dlq"),
+        # Sealed secrets only where the stage has a key (make deploy writes it; see docs/security.md).
+        "webhook-key": [env["WEBHOOK_KEY_ID"]] if env.get("WEBHOOK_KEY_ID", "").startswith("arn:") else [],
         "table": [table_arn],
         "indexes": [f"{table_arn}/index/{index}" for index in INDEXES],
         "uploads": [f"arn:aws:s3:::{bucket}/uploads/*"],
@@ -125,6 +172,38 @@ def policy(stage: str, function: str, env: dict[str, str]) -> dict:
             "Resource": logs,
         }
     ]
+    if function == STREAM_FUNCTION:
+        stream = env.get("TABLE_STREAM_ARN") or f"arn:aws:dynamodb:*:*:table/{env['IMAGES_TABLE']}/stream/*"
+        statements.append(
+            {
+                "Sid": EVENT_SOURCE_SID,
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                    "dynamodb:ListStreams",
+                ],
+                "Resource": stream,
+            }
+        )
+        statements.append(
+            {
+                "Sid": FAILED_EVENTS_SID,
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": f"arn:aws:sqs:*:*:{failed_events_queue(stage)}",
+            }
+        )
+    if function == QUEUE_FUNCTION:
+        statements.append(
+            {
+                "Sid": EVENT_SOURCE_SID,
+                "Effect": "Allow",
+                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                "Resource": _queue_arn(env.get("WEBHOOK_QUEUE"), f"imgstore-{stage}-webhooks"),
+            }
+        )
     if function in ASYNC_FUNCTIONS:
         statements.append(
             {
@@ -135,11 +214,14 @@ def policy(stage: str, function: str, env: dict[str, str]) -> dict:
             }
         )
     for number, (actions, kinds) in enumerate(FUNCTIONS[function], 1):
+        resources = [r for kind in kinds for r in _resources(kind, stage, env)]
+        if not resources:
+            continue  # e.g. no key on this stage: nothing to grant
         statement: dict[str, Any] = {
             "Sid": f"Code{number}",
             "Effect": "Allow",
             "Action": actions,
-            "Resource": [r for kind in kinds for r in _resources(kind, stage, env)],
+            "Resource": resources,
         }
         if kinds == ["list-processed"]:
             statement["Condition"] = {"StringLike": {"s3:prefix": ["processed/*"]}}

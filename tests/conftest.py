@@ -34,6 +34,9 @@ def aws(monkeypatch):
     from moto import mock_aws
 
     from chalicelib.adapters import aws as clients
+    from devstack import moto_streams
+
+    moto_streams.install()  # the table's stream makes every transaction's rollback copy slow otherwise
 
     with mock_aws():
         clients.reset()

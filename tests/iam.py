@@ -84,6 +84,17 @@ def needs(service: str, operation: str, params: dict[str, Any]) -> list[Need]:
             return [Need("s3:AbortMultipartUpload", _object(p["Bucket"], p["Key"]))]
         if operation in ("ListObjectsV2", "ListObjects"):
             return [Need("s3:ListBucket", f"arn:aws:s3:::{p['Bucket']}", (("s3:prefix", p.get("Prefix", "")),))]
+    if service == "dynamodb" and operation == "BatchWriteItem":
+        return [Need("dynamodb:BatchWriteItem", _table(t)) for t in p["RequestItems"]]
+    if service == "events" and operation == "PutEvents":
+        buses = dict.fromkeys(e.get("EventBusName", "default") for e in p["Entries"])
+        return [Need("events:PutEvents", f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{b}") for b in buses]
+    if service == "sqs" and operation in ("SendMessage", "SendMessageBatch", "GetQueueUrl"):
+        name = p["QueueName"] if operation == "GetQueueUrl" else p["QueueUrl"].rstrip("/").rsplit("/", 1)[-1]
+        action = "GetQueueUrl" if operation == "GetQueueUrl" else "SendMessage"
+        return [Need(f"sqs:{action}", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")]
+    if service == "kms" and operation in ("Encrypt", "Decrypt"):
+        return [Need(f"kms:{operation}", p["KeyId"])]
     if service == "secretsmanager" and operation == "GetSecretValue":
         return [Need("secretsmanager:GetSecretValue", p["SecretId"])]
     return [Need(f"unknown:{service}.{operation}", "*")]

@@ -17,8 +17,9 @@ them with the stage's policies, .chalice/policy-dev-{function}.json:
 - sufficient: every recorded need is allowed by its function's policy;
 - minimal: every (action, resource) a policy grants was needed by some call,
   checked only when the whole suite ran and passed (a partial run cannot
-  exercise everything). The `Logs` and `FailedEvents` statements are for
-  Lambda itself (its logs; its on-failure destination) and are exempt.
+  exercise everything). The `Logs`, `FailedEvents` and `EventSource`
+  statements are for Lambda itself (its logs; its on-failure destination;
+  the stream or queue its event source mapping reads) and are exempt.
 
 A failure fails the run and prints what is missing or unused.
 """
@@ -225,7 +226,7 @@ def compare(recorded: dict[str, set[iam.Need]], minimal: bool) -> list[str]:
             used |= grants
         if minimal:
             for sid, action, resource in sorted(iam.grants(policy) - used):
-                if sid not in ("Logs", "FailedEvents"):
+                if sid not in ("Logs", "FailedEvents", "EventSource"):
                     problems.append(f"{function}: UNUSED {action} on {resource} ({sid})")
     return problems
 

@@ -13,9 +13,30 @@ def test_stages_name_their_resources():
 
 def test_running_again_changes_nothing(aws, s3, ddb):  # the fixture already ran it once
     before = ddb.describe_table(TableName=TABLE)["Table"]
-    assert bootstrap(ENV) == {"bucket": "exists", "table": "exists"}
+    assert bootstrap(ENV) == {"bucket": "exists", "table": "exists", "events": "exists"}
     after = ddb.describe_table(TableName=TABLE)["Table"]
     assert before["CreationDateTime"] == after["CreationDateTime"]
+    assert before["LatestStreamArn"] == after["LatestStreamArn"]
+
+
+def test_the_table_streams_its_changes_and_the_events_have_their_bus_and_queues(aws, ddb):
+    import boto3
+
+    table = ddb.describe_table(TableName=TABLE)["Table"]
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert boto3.client("events").describe_event_bus(Name=ENV["EVENT_BUS"])["Name"] == "imgstore-dev"
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=ENV["WEBHOOK_QUEUE"])["QueueUrl"]
+    redrive = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]
+    assert ENV["WEBHOOK_DLQ"] in redrive
+
+
+def test_a_table_made_before_the_events_gets_its_stream(aws, ddb):
+    old = {k: v for k, v in table_definition("imgstore-old").items() if k != "StreamSpecification"}
+    ddb.create_table(**old)
+    assert "StreamSpecification" not in ddb.describe_table(TableName="imgstore-old")["Table"]
+    bootstrap({**ENV, "IMAGES_TABLE": "imgstore-old"})
+    assert ddb.describe_table(TableName="imgstore-old")["Table"]["StreamSpecification"]["StreamEnabled"] is True
 
 
 def test_bucket_is_private_encrypted_and_allows_browser_uploads(s3):

@@ -379,3 +379,33 @@ def test_the_edge_gets_exactly_the_keys_of_the_secret_through_a_rotation():
     assert store.items == {"k1": "one", "k2": "two"}
     deploy.sync_keys(store, "arn:kvs", json.dumps({"current": "k2", "k2": "two"}))
     assert store.items == {"k2": "two"}
+
+
+def test_the_streams_mapping_reports_batch_item_failures_and_hears_image_records_only():
+    class Lambda:
+        def __init__(self):
+            self.updates = []
+
+        def list_event_source_mappings(self, FunctionName):
+            assert FunctionName == "imgstore-prod-on_table_change"
+            return {"EventSourceMappings": [{"UUID": "u-1"}]}
+
+        def update_event_source_mapping(self, **params):
+            self.updates.append(params)
+
+    fake = Lambda()
+    assert deploy.stream_consumer(fake, "prod", "arn:aws:sqs:us-east-1:1:imgstore-prod-failed-events") == 1
+    (update,) = fake.updates
+    assert update["UUID"] == "u-1" and update["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert json.loads(update["FilterCriteria"]["Filters"][0]["Pattern"]) == {"dynamodb": {"Keys": {"sk": {"S": ["IMAGE"]}}}}
+    assert update["DestinationConfig"] == {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:1:imgstore-prod-failed-events"}}
+
+
+def test_the_events_stack_outputs_become_the_stages_variables():
+    outputs = {"BucketName": "b", "TableName": "t", "SigningSecretArn": "arn:s", "EventBusName": "imgstore-prod",
+               "WebhookQueueUrl": "https://q/w", "WebhookDeadLetterQueueUrl": "https://q/d",
+               "WebhookKeyArn": "arn:aws:kms:k", "TableStreamArn": "arn:aws:dynamodb:stream"}
+    variables = deploy.stage_variables(outputs, "none", "https://a.example")
+    assert {k: variables[k] for k in deploy.EVENT_VARIABLES.values()} == {
+        "EVENT_BUS": "imgstore-prod", "WEBHOOK_QUEUE": "https://q/w", "WEBHOOK_DLQ": "https://q/d",
+        "WEBHOOK_KEY_ID": "arn:aws:kms:k", "TABLE_STREAM_ARN": "arn:aws:dynamodb:stream"}

@@ -68,7 +68,7 @@ def test_bootstrap_again_changes_nothing_and_keeps_other_notifications(local_aws
                                                 "Events": ["s3:ObjectCreated:Copy"]}]
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": entries})
 
-    assert bootstrap(LOCAL) == {"bucket": "exists", "table": "exists", "queue": "exists"}
+    assert bootstrap(LOCAL) == {"bucket": "exists", "table": "exists", "queue": "exists", "events": "exists"}
     after = s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
     assert {e["Id"]: e["Events"] for e in after} == {LOCAL["S3_EVENTS_QUEUE"]: QUEUE_EVENTS,
                                                      "theirs": ["s3:ObjectCreated:Copy"]}

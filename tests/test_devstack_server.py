@@ -130,3 +130,27 @@ def test_a_refused_transaction_changes_nothing_and_a_good_one_everything(server)
         {"Put": {"TableName": table, "Item": {"pk": {"S": "c"}, "sk": {"S": "1"}}}},
     ])
     assert _everything(ddb, table) == [KEPT[1], {**KEPT[2], "n": {"N": "5"}}, {"pk": {"S": "c"}, "sk": {"S": "1"}}]
+
+
+def test_a_cancelled_transaction_leaves_nothing_on_the_tables_stream(server):
+    """The stream is the events' outbox: a write the transaction undid must announce nothing."""
+    from botocore.config import Config as StreamsConfig
+
+    ddb = client(server, "dynamodb")
+    table = f"t-{uuid.uuid4().hex}"
+    _table_with(ddb, table, [])
+    ddb.update_table(TableName=table, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    ddb.put_item(TableName=table, Item=KEPT[0])
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": {"pk": {"S": "new"}, "sk": {"S": "1"}}}},
+            {"ConditionCheck": {"TableName": table, "Key": {"pk": {"S": "none"}, "sk": {"S": "1"}},
+                                "ConditionExpression": "attribute_exists(pk)"}},
+        ])
+    streams = boto3.client("dynamodbstreams", endpoint_url=server, region_name="us-east-1", aws_access_key_id="t",
+                           aws_secret_access_key="t", config=StreamsConfig(account_id_endpoint_mode="disabled"))
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    start = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = streams.get_records(ShardIterator=start)["Records"]
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in records] == [("INSERT", "a")]

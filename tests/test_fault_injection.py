@@ -129,9 +129,11 @@ class Faults:
 
     def _notify(self, key: str, event: str) -> None:
         """S3's notification, to the handlers whose filters match (as AWS applies them)."""
+        from chalice.app import S3EventConfig
+
         kind = event.split(":")[0]
         for source in app.event_sources:
-            if any(e.startswith(f"s3:{kind}") for e in source.events) and key.startswith(source.prefix or ""):
+            if isinstance(source, S3EventConfig) and any(e.startswith(f"s3:{kind}") for e in source.events) and key.startswith(source.prefix or ""):
                 self.events.append((key, event))
 
 

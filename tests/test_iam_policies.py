@@ -59,7 +59,14 @@ def test_operations_map_to_the_actions_iam_checks():
         iam.Need("dynamodb:Query", f"{T}/index/lists2")]
     assert iam.needs("s3", "CopyObject", {"Bucket": "b", "Key": "k2", "CopySource": {"Bucket": "b", "Key": "k1"}}) == [
         iam.Need("s3:GetObject", "arn:aws:s3:::b/k1"), iam.Need("s3:PutObject", "arn:aws:s3:::b/k2")]
-    assert iam.needs("sqs", "SendMessage", {})[0].action == "unknown:sqs.SendMessage"
+    assert iam.needs("sqs", "PurgeQueue", {"QueueUrl": "https://q/1/x"})[0].action == "unknown:sqs.PurgeQueue"
+    assert iam.needs("sqs", "SendMessageBatch", {"QueueUrl": "http://127.0.0.1:5000/123456789012/hooks"}) == [
+        iam.Need("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:hooks")]
+    assert iam.needs("events", "PutEvents", {"Entries": [{"EventBusName": "b"}, {"EventBusName": "b"}]}) == [
+        iam.Need("events:PutEvents", "arn:aws:events:us-east-1:123456789012:event-bus/b")]
+    assert iam.needs("dynamodb", "BatchWriteItem", {"RequestItems": {TABLE: []}}) == [
+        iam.Need("dynamodb:BatchWriteItem", T)]
+    assert iam.needs("kms", "Decrypt", {"KeyId": "arn:aws:kms:k"}) == [iam.Need("kms:Decrypt", "arn:aws:kms:k")]
 
 
 def test_the_evaluator_allows_only_what_a_statement_says():

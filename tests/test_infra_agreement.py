@@ -183,8 +183,12 @@ def test_the_template_and_bootstrap_make_the_same_table(both, template):
     ttl = ddb.describe_time_to_live(TableName=both["env"]["IMAGES_TABLE"])["TimeToLiveDescription"]
     assert declared["TimeToLiveSpecification"] == {"AttributeName": ttl["AttributeName"], "Enabled": True}
     assert ttl["TimeToLiveStatus"] == "ENABLED"
+    # The stream (the events' outbox): the same view of each change in both.
+    assert declared["StreamSpecification"]["StreamViewType"] == local["StreamSpecification"]["StreamViewType"] \
+        == bootstrap.STREAM["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert local["StreamSpecification"]["StreamEnabled"] is True
     compared = {"KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
-                "BillingMode", "TimeToLiveSpecification"}
+                "BillingMode", "TimeToLiveSpecification", "StreamSpecification"}
     assert set(declared) <= compared | TEMPLATE_ONLY["ImagesTable"], set(declared) - compared
 
 

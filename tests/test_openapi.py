@@ -124,6 +124,8 @@ def test_no_auth_the_document_requires_user_id_and_has_no_401(monkeypatch):
     doc = openapi.document(config.load({"IMAGES_BUCKET": "b", "IMAGES_TABLE": "t"}))
     assert "user_id" in doc["components"]["schemas"]["UploadJson"]["required"]
     assert "user_id" in doc["components"]["schemas"]["UploadRequest"]["required"]
+    assert "user_id" in doc["components"]["schemas"]["WebhookCreate"]["required"]
+    assert doc["components"]["schemas"]["WebhookCreate"]["properties"]["all_images"]["enum"] == [False]
     raw_user = next(p for p in doc["paths"]["/images"]["post"]["parameters"] if p["name"] == "user_id")
     assert raw_user["required"] is True
     for path, _, operation in openapi.operations(doc):

@@ -120,6 +120,10 @@ class ImageRecord:
     deleting: bool = False
     expires_at: int | None = None  # DynamoDB TTL (epoch seconds) for pending/rejected
     quarantine_key: str | None = None  # where a rejected original is kept, until it is ready again
+    # The unexpected failure this original last met ("{etag} {error}"), and how many
+    # attempts in a row met it: on the last attempt it becomes a rejection.
+    failure: str | None = None
+    failures: int = 0
 
     def __post_init__(self) -> None:
         self.updated_at = self.updated_at or self.created_at

@@ -162,6 +162,10 @@ def accepted(body: dict[str, Any]) -> Response:
     return Response(body=body, status_code=202)
 
 
+def no_content() -> Response:
+    return Response(body="", status_code=204)
+
+
 def redirect(url: str) -> Response:
     return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
 

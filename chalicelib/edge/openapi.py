@@ -46,9 +46,9 @@ def document(settings: Settings) -> dict[str, Any]:
         if scheme is None:
             for status in _AUTH_STATUSES:
                 operation["responses"].pop(status, None)
-        if path == "/images" and scheme is None:
+        if scheme is None and (path, method) in (("/images", "post"), ("/webhooks", "get")):
             for parameter in operation.get("parameters", []):
-                if parameter["name"] == "user_id" and method == "post":
+                if parameter["name"] == "user_id":
                     parameter["required"] = True
         if path == "/images/{image_id}/file":
             for parameter in operation["parameters"]:
@@ -58,7 +58,9 @@ def document(settings: Settings) -> dict[str, Any]:
         doc["components"].pop("securitySchemes", None)
         for name in ("Unauthorized", "Forbidden"):
             doc["components"]["responses"].pop(name, None)
-        for body in ("UploadJson", "UploadRequest"):
+        # Nobody is an admin with auth off: a webhook cannot hear every image.
+        schemas["WebhookCreate"]["properties"]["all_images"]["enum"] = [False]
+        for body in ("UploadJson", "UploadRequest", "WebhookCreate"):
             schemas[body]["required"].append("user_id")
     else:
         doc["components"]["securitySchemes"] = {scheme: doc["components"]["securitySchemes"][scheme]}

@@ -278,3 +278,26 @@ def download_flag(params: Mapping[str, str]) -> bool:
     if value not in ("true", "false"):
         raise Invalid("download must be true or false")
     return value == "true"
+
+
+# -- webhooks (the use-cases check URLs and event names: usecases/webhooks.py) --
+
+
+def webhook_body(raw: bytes | None) -> dict[str, Any]:
+    """A webhook's JSON body, its `user_id` (if any) checked as the image routes check it."""
+    body = json_object(raw)
+    if "user_id" in body:
+        body["user_id"] = user_id(body["user_id"])
+    return body
+
+
+def webhook_owner(params: Mapping[str, str]) -> str | None:
+    """GET /webhooks: whose webhooks (`user_id`, as GET /images takes it)."""
+    return user_id(query(params, ("user_id",)).get("user_id"))
+
+
+def deliveries_limit(params: Mapping[str, str]) -> int:
+    raw = query(params, ("limit",)).get("limit", "50")
+    if not _LIMIT.fullmatch(raw) or not 1 <= int(raw) <= 100:
+        raise Invalid("limit must be an integer from 1 to 100")
+    return int(raw)

@@ -7,6 +7,10 @@ on its bytes: imaging.Rejected) ends `rejected`, and its original is moved
 into quarantine/, never deleted. Anything else (a bug, a codec missing, a
 transient AWS error) marks the image `failed` and raises, so Lambda retries;
 after the retries the event goes to the function's dead-letter destination.
+`failed` is never the last word, though: the record counts the attempts in a
+row that failed the same way on the same original, and the last one
+(`PROCESSING_ATTEMPTS`, Lambda's first try and its two retries) makes it a
+rejection, quarantined with the reason. Transient AWS errors are not counted.
 An operator can bring a quarantined original back (`restore`).
 """
 
@@ -16,7 +20,7 @@ import hashlib
 import logging
 from typing import Any
 
-from ..adapters import observability
+from ..adapters import aws, observability
 from ..adapters.blobs import ObjectInfo
 from ..adapters.presigning import cache_control
 from ..domain import keys
@@ -24,7 +28,7 @@ from ..domain.errors import Conflict
 from ..domain.records import ImageRecord, Variant
 from ..domain.states import Outcome, Status
 from ..domain.upload_limits import upload_size_problem
-from .lifecycle import Unsaved, UseCases, expires_at, mark_stale, purge, set_fields
+from .lifecycle import Unsaved, UseCases, expires_at, mark_stale, modify, purge, set_fields
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +106,9 @@ class S3EventService(UseCases):
         except imaging.Rejected as exc:
             return self._reject(record, obj, str(exc))
         except Exception as exc:  # a bug, a missing codec, transient AWS trouble: Lambda retries
-            self._mark_failed(record.image_id, exc)
+            counted = self._mark_failed(record.image_id, exc, obj)
+            if counted is not None and counted.failures >= self.settings.processing_attempts:
+                return self._reject(counted, obj, _gave_up(exc, counted.failures))
             raise
         return Outcome.READY if isinstance(saved, ImageRecord) else Outcome.DELETING
 
@@ -130,6 +136,8 @@ class S3EventService(UseCases):
             details=result.details,
             etag=obj.etag,
             presets_fingerprint=self.settings.presets_fingerprint,
+            failure=None,
+            failures=0,
             expires_at=None,
             quarantine_key=None,
         )
@@ -178,6 +186,8 @@ class S3EventService(UseCases):
             size_bytes=obj.size,
             quarantine_key=target,
             expires_at=expires_at(Status.REJECTED, self.settings),
+            failure=None,
+            failures=0,
         )
         saved = set_fields(self.store, record.image_id, facts)
         if not isinstance(saved, ImageRecord):
@@ -236,12 +246,26 @@ class S3EventService(UseCases):
             return Outcome.EXPIRED
         return Outcome.RESTORED
 
-    def _mark_failed(self, image_id: str, exc: Exception) -> None:
+    def _mark_failed(self, image_id: str, exc: Exception, obj: ObjectInfo) -> ImageRecord | None:
+        """Mark the image failed, counting the attempts in a row that met this same
+        failure on this same original; the record as saved, or None when it could not
+        be (or the failure is transient AWS trouble, which is never a verdict)."""
+        transient = aws.transient(exc)
+        seen = None if transient else f"{obj.etag} {_failure(exc)}"
         reason = f"processing failed ({type(exc).__name__}); it will be retried"
+
+        def count(record: ImageRecord) -> ImageRecord | Unsaved:
+            if record.deleting:
+                return Unsaved.DELETING
+            failures = 0 if seen is None else (record.failures + 1 if record.failure == seen else 1)
+            return record.touch(status=Status.FAILED, status_reason=reason, failure=seen, failures=failures)
+
         try:
-            set_fields(self.store, image_id, {"status": Status.FAILED, "status_reason": reason})
+            saved = modify(self.store, image_id, count)
         except Exception:  # the original error matters more
             log.exception("could not mark %s failed", image_id)
+            return None
+        return saved if isinstance(saved, ImageRecord) and not transient else None
 
     # -- ObjectRemoved -------------------------------------------------------
 
@@ -258,3 +282,15 @@ class S3EventService(UseCases):
             return Outcome.KEPT  # we deleted it ourselves; the record says why
         purge(record, self.store, self.blobs, with_original=False)
         return Outcome.FORGOTTEN
+
+
+def _failure(exc: Exception) -> str:
+    """What tells one failure from another: its type and message (bounded)."""
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _gave_up(exc: Exception, attempts: int) -> str:
+    return (
+        f"processing failed the same way on all {attempts} attempts ({_failure(exc)}): "
+        "the file cannot be read; its original is kept in quarantine"
+    )

@@ -68,7 +68,7 @@ def wait_until(condition, timeout=10.0) -> bool:
 def test_a_signal_stops_every_process_and_frees_every_port(tmp_path, sig):
     stack = BackgroundStack(tmp_path / "stack.log").start()
     children = children_of(stack.pid)
-    assert len(children) == 2, stack.log_tail()  # chalice local and the event bridge
+    assert len(children) == 3, stack.log_tail()  # chalice local, the S3 event bridge and the outbox bridge
     ports = [port_of(stack.api_url), port_of(stack.aws_url)]
     assert not any(port_free(p) for p in ports)
 
