@@ -100,7 +100,7 @@ def user_id(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not keys.is_owner(value):
-        raise Invalid("user_id must be 1-128 characters: letters, digits and . _ @ + = -")
+        raise Invalid(f"user_id must be {keys.OWNER_RULE}")
     return value
 
 

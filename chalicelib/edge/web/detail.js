@@ -1,0 +1,138 @@
+// The detail view: one image's picture and metadata; edit, reprocess, download, delete.
+import { $ } from "./dom.js";
+import { showError } from "./errors.js";
+import { altText, remove, showCount, update } from "./gallery.js";
+import { api } from "./session.js";
+import { state } from "./state.js";
+import { watch } from "./watch.js";
+import { bytes, tagList } from "./words.js";
+
+function largestUrl(record) {
+  const urls = record.urls || {};
+  if (urls.large) return urls.large;
+  const names = Object.keys(record.variants || {}).sort((a, b) => record.variants[b].width - record.variants[a].width);
+  return names.length ? urls[names[0]] : null;
+}
+
+function metaRows(r) {
+  const camera = [r.camera_make, r.camera_model].filter(Boolean).join(" ");
+  return [
+    ["File", r.filename],
+    ["Owner", r.owner],
+    ["Status", r.status],
+    ["Reason", r.status_reason],
+    ["Format", r.format],
+    ["Dimensions", r.width && r.height ? `${r.width} × ${r.height}` : null],
+    ["Size", r.size_bytes ? bytes(r.size_bytes) : null],
+    ["Camera", camera || null],
+    ["Taken", r.taken_at],
+    ["Tags", r.tags.length ? r.tags.join(", ") : "none"],
+    ["Uploaded", r.created_at],
+  ].filter(([, v]) => v !== null && v !== undefined && v !== "");
+}
+
+function fill(record) {
+  state.detail.current = record;
+  $("detail-title").textContent = altText(record);
+  const img = $("detail-img");
+  const src = largestUrl(record);
+  img.alt = altText(record);
+  img.hidden = !src;
+  if (src) img.src = src; else img.removeAttribute("src");
+  img.parentElement.style.backgroundColor = record.dominant_color || "";
+  const list = $("detail-meta");
+  list.replaceChildren();
+  for (const [name, value] of metaRows(record)) {
+    const dt = document.createElement("dt"); dt.textContent = name;
+    const dd = document.createElement("dd"); dd.textContent = value;
+    list.append(dt, dd);
+  }
+  const link = $("download");
+  const original = record.urls && record.urls.original;
+  link.hidden = !original;
+  if (original) { link.href = original; link.download = record.filename; }
+  const form = $("edit-form");
+  form.elements.title.value = record.title || "";
+  form.elements.description.value = record.description || "";
+  form.elements.tags.value = record.tags.join(", ");
+  $("reprocess").disabled = record.status === "rejected";
+  $("confirm-delete").hidden = true;
+}
+
+/** Opens the detail view on `imageId`; focus goes back to `opener` when it closes. */
+export async function openDetail(imageId, opener) {
+  state.detail.opener = opener;
+  $("detail-status").textContent = "";
+  try {
+    fill(await api.get(imageId, true));
+    if (!$("detail").open) $("detail").showModal();
+    $("detail-close").focus();
+  } catch (err) {
+    showError(err, "Opening the image");
+  }
+}
+
+function close() {
+  if ($("detail").open) $("detail").close();
+}
+
+async function save(e) {
+  e.preventDefault();
+  const record = state.detail.current;
+  if (!record) return;
+  const form = e.target.elements;
+  $("detail-status").textContent = "Saving…";
+  try {
+    const saved = await api.update(record.image_id, { title: form.title.value.trim(), description: form.description.value.trim(), tags: tagList(form.tags.value) });
+    fill({ ...record, ...saved });
+    update(saved);
+    $("detail-status").textContent = "Saved.";
+  } catch (err) {
+    $("detail-status").textContent = "Not saved.";
+    showError(err, "Saving the changes");
+  }
+}
+
+async function reprocess() {
+  const record = state.detail.current;
+  if (!record) return;
+  try {
+    const answer = await api.reprocess(record.image_id);
+    $("detail-status").textContent = `Reprocessing: ${answer.message}.`;
+    watch(record.image_id);
+  } catch (err) {
+    showError(err, "Reprocessing");
+  }
+}
+
+async function deleteCurrent() {
+  const record = state.detail.current;
+  if (!record) return;
+  try {
+    await api.remove(record.image_id);
+    remove(record.image_id);
+    state.detail.opener = null;
+    close();
+    showCount(`Deleted ${altText(record)}.`);
+    $("gallery-state").setAttribute("tabindex", "-1");
+    $("gallery-state").focus();
+  } catch (err) {
+    showError(err, "Deleting");
+  }
+}
+
+/** Binds the detail view's controls. */
+export function startDetail() {
+  $("detail").addEventListener("close", () => {
+    const opener = state.detail.opener;
+    state.detail.current = null;
+    if (opener && opener.isConnected) opener.focus();
+  });
+  $("detail-close").addEventListener("click", close);
+  $("detail-img").addEventListener("error", () => { $("detail-status").textContent = "The image itself could not be loaded; try again later."; });
+  $("edit-form").addEventListener("submit", save);
+  $("reprocess").addEventListener("click", reprocess);
+  $("delete").addEventListener("click", () => { $("confirm-delete").hidden = false; $("delete-no").focus(); });
+  $("delete-no").addEventListener("click", () => { $("confirm-delete").hidden = true; $("delete").focus(); });
+  $("delete-yes").addEventListener("click", deleteCurrent);
+}

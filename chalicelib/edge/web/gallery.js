@@ -1,0 +1,175 @@
+// The grid: one tile per record in state.gallery.records, newest first (the
+// API's order: created_at, then image_id), pages fetched as the list scrolls.
+import { $, tileOf } from "./dom.js";
+import { showError } from "./errors.js";
+import { paint } from "./blurhash.js";
+import { normalizeTag } from "./rules.js";
+import { api } from "./session.js";
+import { state } from "./state.js";
+import { isSettled, onPolled, watch } from "./watch.js";
+
+export const altText = (r) => r.title || r.filename || "image";
+const order = (r) => `${r.created_at}#${r.image_id}`;
+
+let openImage = () => {};
+
+function newTile(record) {
+  const tile = document.createElement("li");
+  tile.className = "tile";
+  tile.dataset.imageId = record.image_id;
+  const open = document.createElement("button");
+  open.type = "button";
+  const canvas = document.createElement("canvas");
+  canvas.width = 32; canvas.height = 32;
+  canvas.setAttribute("aria-hidden", "true");
+  const caption = document.createElement("span");
+  caption.className = "caption";
+  caption.setAttribute("aria-hidden", "true");
+  const img = document.createElement("img");
+  img.loading = "lazy";
+  img.decoding = "async";
+  img.addEventListener("load", () => tile.classList.add("loaded"));
+  // Said in words on the tile, never left blank: an expired URL, or the object gone.
+  img.addEventListener("error", () => { caption.textContent = `${img.alt}: the thumbnail did not load`; });
+  const badge = document.createElement("span");
+  badge.className = "badge";
+  open.append(canvas, img, caption, badge);
+  open.addEventListener("click", () => openImage(record.image_id, open));
+  tile.append(open);
+  return tile;
+}
+
+function paintTile(tile, record) {
+  tile.dataset.status = record.status;
+  const [canvas, img, caption, badge] = tile.querySelector("button").children;
+  img.alt = altText(record);
+  caption.textContent = record.thumbnail_url ? "" : altText(record);
+  badge.textContent = record.status === "ready" ? "" : record.status;
+  tile.title = record.status_reason ? `${record.status}: ${record.status_reason}` : altText(record);
+  if (record.dominant_color) tile.style.backgroundColor = record.dominant_color;
+  if (record.blurhash && canvas.dataset.hash !== record.blurhash && paint(canvas, record.blurhash)) canvas.dataset.hash = record.blurhash;
+  if (record.thumbnail_url && img.getAttribute("src") !== record.thumbnail_url) img.src = record.thumbnail_url;
+}
+
+/** Put `record` in the gallery, or bring its tile up to date; kept in the API's order. */
+function place(record) {
+  const shown = state.gallery.records;
+  const known = shown.get(record.image_id);
+  // A record without a URL (an edit's answer) keeps the thumbnail it had.
+  const merged = known ? { ...known, ...record, thumbnail_url: record.thumbnail_url ?? known.thumbnail_url } : record;
+  shown.set(record.image_id, merged);
+  let tile = tileOf(record.image_id);
+  if (!tile) {
+    tile = newTile(merged);
+    const key = order(merged);
+    const after = [...shown.values()].filter((r) => r.image_id !== merged.image_id && order(r) < key).sort((a, b) => (order(a) < order(b) ? 1 : -1))[0];
+    const before = after && tileOf(after.image_id);
+    $("gallery").insertBefore(tile, before || null);
+  }
+  paintTile(tile, merged);
+}
+
+/** Updates the tile of a record the gallery shows; leaves others alone. */
+export function update(record) {
+  if (state.gallery.records.has(record.image_id)) place(record);
+}
+
+/** Adds `record` when the current filters let it in. */
+export function offer(record) {
+  if (matchesFilters(record)) {
+    place(record);
+    if (!state.gallery.loading) showCount();
+  }
+}
+
+export function remove(imageId) {
+  state.gallery.records.delete(imageId);
+  const tile = tileOf(imageId);
+  if (tile) tile.remove();
+  showCount();
+}
+
+function listQuery() {
+  const s = state.session, f = state.filters;
+  const owner = s.mode === "none" ? (f.owner || s.user) : (s.admin ? f.owner : "");
+  const size = Number(new URLSearchParams(location.search).get("page_size")) || state.config.page_size;
+  return { user_id: owner, tag: f.tag, status: f.status, limit: Math.min(100, Math.max(1, size)) };
+}
+
+function matchesFilters(record) {
+  const f = state.filters, s = state.session;
+  if (f.tag && !record.tags.includes(normalizeTag(state.config, f.tag))) return false;
+  if (f.status && record.status !== f.status) return false;
+  const owner = s.mode === "none" ? (f.owner || s.user) : f.owner;
+  return !owner || record.owner === owner;
+}
+
+/** Empties the grid and drops pages still on their way. */
+export function clear() {
+  const g = state.gallery;
+  g.generation++;
+  g.nextToken = null;
+  g.loading = false;
+  g.records.clear();
+  $("gallery").replaceChildren();
+}
+
+export function restart() {
+  clear();
+  loadMore(true);
+}
+
+async function loadMore(first = false) {
+  const g = state.gallery;
+  if (g.loading || (!first && !g.nextToken) || !state.session) return;
+  g.loading = true;
+  const generation = g.generation;
+  $("gallery-state").textContent = "Loading images…";
+  try {
+    const page = await api.list({ ...listQuery(), next_token: first ? "" : g.nextToken });
+    if (generation !== g.generation) return;
+    for (const record of page.images) place(record);
+    for (const record of page.images) if (!isSettled(record)) watch(record.image_id);
+    g.nextToken = page.next_token;
+    showCount();
+    $("more").hidden = !g.nextToken;
+  } catch (err) {
+    if (generation === g.generation) {
+      $("gallery-state").textContent = "The images could not be listed.";
+      showError(err, "Listing images");
+    }
+  } finally {
+    if (generation === g.generation) g.loading = false;
+  }
+  if (generation === g.generation && g.nextToken && nearBottom()) loadMore();
+}
+
+/** Says how many images are shown, then `after` (a sentence) if given. */
+export function showCount(after = "") {
+  const shown = state.gallery.records.size;
+  const count = shown === 0 ? "No images yet." : `${shown} image${shown === 1 ? "" : "s"} shown${state.gallery.nextToken ? "; scroll for more" : ""}.`;
+  $("gallery-state").textContent = after ? `${count} ${after}` : count;
+}
+
+function nearBottom() {
+  const box = $("sentinel").getBoundingClientRect();
+  return box.top < window.innerHeight + 400;
+}
+
+/** Binds the filters and the paging; `onOpen(imageId, opener)` opens a tile's image. */
+export function startGallery(onOpen) {
+  openImage = onOpen;
+  onPolled((record, generation) => {
+    if (state.gallery.records.has(record.image_id)) update(record);
+    else if (generation === state.gallery.generation) offer(record);
+  });
+  new IntersectionObserver((entries) => { if (entries.some((e) => e.isIntersecting)) loadMore(); }, { rootMargin: "400px" }).observe($("sentinel"));
+  $("more").addEventListener("click", () => loadMore());
+  $("filters").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    state.filters = { tag: form.get("tag").trim(), status: form.get("status"), owner: (form.get("owner") || "").trim() };
+    restart();
+  });
+  $("filters").addEventListener("reset", () => { state.filters = { tag: "", status: "", owner: "" }; setTimeout(restart); });
+}
