@@ -4,7 +4,7 @@
 import { openDetail, startDetail } from "./detail.js";
 import { $ } from "./dom.js";
 import { catchUncaught, onUnauthorized, showError } from "./errors.js";
-import { clear, restart, startGallery } from "./gallery.js";
+import { clear, resetFilters, restart, startGallery } from "./gallery.js";
 import { acceptList } from "./rules.js";
 import { api, startSession } from "./session.js";
 import { state } from "./state.js";
@@ -31,6 +31,7 @@ async function start() {
   const signOut = startSession((session) => {
     if (!session) return clear();
     $("owner-filter").hidden = !session.admin;
+    resetFilters();
     restart();
   });
   onUnauthorized(signOut);

@@ -1,11 +1,11 @@
 // The detail view: one image's picture and metadata; edit, reprocess, download, delete.
 import { $ } from "./dom.js";
 import { showError } from "./errors.js";
-import { altText, remove, showCount, update } from "./gallery.js";
+import { label, remove, showCount, update } from "./gallery.js";
 import { api } from "./session.js";
 import { state } from "./state.js";
 import { watch } from "./watch.js";
-import { bytes, tagList } from "./words.js";
+import { bytes, readableTime, tagList } from "./words.js";
 
 function largestUrl(record) {
   const urls = record.urls || {};
@@ -25,26 +25,41 @@ function metaRows(r) {
     ["Dimensions", r.width && r.height ? `${r.width} × ${r.height}` : null],
     ["Size", r.size_bytes ? bytes(r.size_bytes) : null],
     ["Camera", camera || null],
-    ["Taken", r.taken_at],
+    ["Taken", r.taken_at ? time(r.taken_at) : null],
     ["Tags", r.tags.length ? r.tags.join(", ") : "none"],
-    ["Uploaded", r.created_at],
+    ["Uploaded", time(r.created_at)],
   ].filter(([, v]) => v !== null && v !== undefined && v !== "");
+}
+
+function time(iso) {
+  const node = document.createElement("time");
+  node.dateTime = iso;
+  node.textContent = readableTime(iso);
+  return node;
+}
+
+/** Says in the picture's place why there is none: rejected, or not processed yet. */
+function figureNote(record) {
+  const note = $("figure-note");
+  if (record.status === "rejected") note.querySelector("p").textContent = `${record.filename} was rejected: ${record.status_reason || "no reason given"}`;
+  else note.querySelector("p").textContent = `${record.filename} has no picture to show yet (${record.status}).`;
+  note.dataset.kind = record.status;
 }
 
 function fill(record) {
   state.detail.current = record;
-  $("detail-title").textContent = altText(record);
+  $("detail-title").textContent = label(record);
   const img = $("detail-img");
   const src = largestUrl(record);
-  img.alt = altText(record);
+  img.alt = label(record);
   img.hidden = !src;
-  if (src) img.src = src; else img.removeAttribute("src");
-  img.parentElement.style.backgroundColor = record.dominant_color || "";
+  $("figure-note").hidden = Boolean(src);
+  if (src) img.src = src; else { img.removeAttribute("src"); figureNote(record); }
   const list = $("detail-meta");
   list.replaceChildren();
   for (const [name, value] of metaRows(record)) {
     const dt = document.createElement("dt"); dt.textContent = name;
-    const dd = document.createElement("dd"); dd.textContent = value;
+    const dd = document.createElement("dd"); dd.append(value);
     list.append(dt, dd);
   }
   const link = $("download");
@@ -66,6 +81,7 @@ export async function openDetail(imageId, opener) {
   try {
     fill(await api.get(imageId, true));
     if (!$("detail").open) $("detail").showModal();
+    $("detail").scrollTop = 0; // each image opens at its top, not where the last one was left
     $("detail-close").focus();
   } catch (err) {
     showError(err, "Opening the image");
@@ -113,7 +129,7 @@ async function deleteCurrent() {
     remove(record.image_id);
     state.detail.opener = null;
     close();
-    showCount(`Deleted ${altText(record)}.`);
+    showCount(`Deleted ${record.filename}.`);
     $("gallery-state").setAttribute("tabindex", "-1");
     $("gallery-state").focus();
   } catch (err) {
@@ -132,7 +148,7 @@ export function startDetail() {
   $("detail-img").addEventListener("error", () => { $("detail-status").textContent = "The image itself could not be loaded; try again later."; });
   $("edit-form").addEventListener("submit", save);
   $("reprocess").addEventListener("click", reprocess);
-  $("delete").addEventListener("click", () => { $("confirm-delete").hidden = false; $("delete-no").focus(); });
+  $("delete").addEventListener("click", () => { $("detail-status").textContent = ""; $("confirm-delete").hidden = false; $("delete-no").focus(); });
   $("delete-no").addEventListener("click", () => { $("confirm-delete").hidden = true; $("delete").focus(); });
   $("delete-yes").addEventListener("click", deleteCurrent);
 }

@@ -8,7 +8,8 @@ import { api } from "./session.js";
 import { state } from "./state.js";
 import { isSettled, onPolled, watch } from "./watch.js";
 
-export const altText = (r) => r.title || r.filename || "image";
+/** What names an image: its title with its filename (a batch's title is shared), or the filename. */
+export const label = (r) => (r.title ? `${r.title} (${r.filename})` : r.filename || "image");
 const order = (r) => `${r.created_at}#${r.image_id}`;
 
 let openImage = () => {};
@@ -28,9 +29,17 @@ function newTile(record) {
   const img = document.createElement("img");
   img.loading = "lazy";
   img.decoding = "async";
-  img.addEventListener("load", () => tile.classList.add("loaded"));
+  img.addEventListener("load", () => {
+    // The placeholder goes: it would show through a transparent thumbnail.
+    tile.classList.add("loaded");
+    tile.style.backgroundColor = "";
+    canvas.remove();
+  });
   // Said in words on the tile, never left blank: an expired URL, or the object gone.
-  img.addEventListener("error", () => { caption.textContent = `${img.alt}: the thumbnail did not load`; });
+  img.addEventListener("error", () => {
+    tile.classList.add("broken");
+    caption.textContent = `${state.gallery.records.get(record.image_id)?.filename || img.alt}: the thumbnail did not load`;
+  });
   const badge = document.createElement("span");
   badge.className = "badge";
   open.append(canvas, img, caption, badge);
@@ -41,13 +50,14 @@ function newTile(record) {
 
 function paintTile(tile, record) {
   tile.dataset.status = record.status;
-  const [canvas, img, caption, badge] = tile.querySelector("button").children;
-  img.alt = altText(record);
-  caption.textContent = record.thumbnail_url ? "" : altText(record);
+  const img = tile.querySelector("img"), caption = tile.querySelector(".caption"), badge = tile.querySelector(".badge");
+  const canvas = tile.querySelector("canvas"); // gone once the thumbnail has loaded
+  img.alt = label(record);
+  if (!tile.classList.contains("broken")) caption.textContent = record.filename || label(record);
   badge.textContent = record.status === "ready" ? "" : record.status;
-  tile.title = record.status_reason ? `${record.status}: ${record.status_reason}` : altText(record);
-  if (record.dominant_color) tile.style.backgroundColor = record.dominant_color;
-  if (record.blurhash && canvas.dataset.hash !== record.blurhash && paint(canvas, record.blurhash)) canvas.dataset.hash = record.blurhash;
+  tile.title = record.status_reason ? `${label(record)}: ${record.status}: ${record.status_reason}` : label(record);
+  if (canvas && record.dominant_color) tile.style.backgroundColor = record.dominant_color;
+  if (canvas && record.blurhash && canvas.dataset.hash !== record.blurhash && paint(canvas, record.blurhash)) canvas.dataset.hash = record.blurhash;
   if (record.thumbnail_url && img.getAttribute("src") !== record.thumbnail_url) img.src = record.thumbnail_url;
 }
 
@@ -102,6 +112,16 @@ function matchesFilters(record) {
   if (f.status && record.status !== f.status) return false;
   const owner = s.mode === "none" ? (f.owner || s.user) : f.owner;
   return !owner || record.owner === owner;
+}
+
+/** No filter but the one the session implies: without sign-in, the images are the user's own, and the Owner field says so. */
+export function resetFilters() {
+  const s = state.session;
+  state.filters = { tag: "", status: "", owner: s && s.mode === "none" ? s.user : "" };
+  const form = $("filters").elements;
+  form.tag.value = "";
+  form.status.value = "";
+  form.owner.value = state.filters.owner;
 }
 
 /** Empties the grid and drops pages still on their way. */
@@ -171,5 +191,5 @@ export function startGallery(onOpen) {
     state.filters = { tag: form.get("tag").trim(), status: form.get("status"), owner: (form.get("owner") || "").trim() };
     restart();
   });
-  $("filters").addEventListener("reset", () => { state.filters = { tag: "", status: "", owner: "" }; setTimeout(restart); });
+  $("filters").addEventListener("reset", (e) => { e.preventDefault(); resetFilters(); restart(); });
 }

@@ -51,7 +51,6 @@ function showSignIn() {
   const mode = state.config.auth_mode;
   $("signin-label").textContent = SIGN_IN[mode].label;
   $("signin-help").textContent = SIGN_IN[mode].help;
-  $("signin-value").rows = mode === "none" ? 1 : 4;
   $("signin").hidden = false;
   $("workspace").hidden = true;
   $("who").hidden = true;

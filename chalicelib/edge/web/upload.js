@@ -1,43 +1,55 @@
-// Uploading: one row per file, a few files at a time, each through a presigned POST.
-import { ApiError, postToBucket } from "./api.js";
+// Uploading: one row per file (its name, size and outcome), a few files at a
+// time, each through a presigned POST. A row that ends ready leaves shortly
+// after (its tile shows it now); one that failed stays until cleared.
+import { postToBucket } from "./api.js";
 import { $ } from "./dom.js";
-import { showError } from "./errors.js";
-import { altText, offer } from "./gallery.js";
-import { contentType } from "./rules.js";
+import { noteError } from "./errors.js";
+import { offer } from "./gallery.js";
+import { contentType, refusal } from "./rules.js";
 import { api } from "./session.js";
 import { state } from "./state.js";
 import { watch } from "./watch.js";
-import { megabytes, tagList } from "./words.js";
+import { bytes, tagList } from "./words.js";
 
 // A few at a time: each presigned POST is asked for just before its file is
 // sent, so a long queue never outlives its upload URLs (UPLOAD_URL_TTL).
 const PARALLEL_UPLOADS = 4;
+const READY_ROW_MS = 3000;
+const FINISHED = new Set(["rejected", "error", "refused"]);
 
 function sendingRow(file) {
   const row = document.createElement("li");
   const name = document.createElement("span");
   name.className = "name";
   name.textContent = file.name;
-  const bar = document.createElement("progress");
-  bar.max = 1; bar.value = 0;
-  bar.setAttribute("aria-label", `Upload progress of ${file.name}`);
+  name.title = file.name;
+  const size = document.createElement("span");
+  size.className = "size";
+  size.textContent = bytes(file.size);
   const status = document.createElement("span");
   status.className = "status";
   status.setAttribute("role", "status");
-  const thumb = document.createElement("img");
-  thumb.alt = "";
-  thumb.hidden = true;
-  row.append(thumb, name, bar, status);
+  const bar = document.createElement("progress");
+  bar.max = 1; bar.value = 0;
+  bar.setAttribute("aria-label", `Upload progress of ${file.name}`);
+  row.append(name, size, status, bar);
   $("sending").prepend(row);
-  const set = (phase, words) => { row.dataset.phase = phase; status.textContent = words; };
-  return { row, bar, thumb, set };
+  const set = (phase, words) => {
+    row.dataset.phase = phase;
+    status.textContent = words;
+    if (phase === "ready") setTimeout(() => { row.remove(); showClear(); }, READY_ROW_MS);
+    showClear();
+  };
+  return { row, bar, set };
+}
+
+function showClear() {
+  $("clear-sent").hidden = ![...$("sending").children].some((row) => FINISHED.has(row.dataset.phase));
 }
 
 async function uploadOne(file, title, tags, ui) {
-  const limit = state.config.upload.max_bytes;
   ui.set("uploading", "uploading 0%");
   try {
-    if (file.size > limit) throw new ApiError(`the file is ${megabytes(file.size)}; the limit is ${megabytes(limit)}`);
     const fields = { filename: file.name, content_type: contentType(state.config, file), size_bytes: file.size, tags };
     if (title) fields.title = title;
     const answer = await api.presign(fields);
@@ -51,18 +63,13 @@ async function uploadOne(file, title, tags, ui) {
     offer(answer.image);
     watch(answer.image_id, (record, err) => {
       if (err) return ui.set("error", `error: ${err.message}`);
-      if (record.status === "ready") {
-        ui.set("ready", "ready");
-        if (record.thumbnail_url) { ui.thumb.src = record.thumbnail_url; ui.thumb.alt = altText(record); ui.thumb.hidden = false; }
-      } else if (record.status === "rejected") {
-        ui.set("rejected", `rejected: ${record.status_reason}`);
-      } else if (record.status === "failed") {
-        ui.set("failed", `failed: ${record.status_reason || "processing failed"}; retrying`);
-      }
+      if (record.status === "ready") ui.set("ready", "ready");
+      else if (record.status === "rejected") ui.set("rejected", `rejected: ${record.status_reason}`);
+      else if (record.status === "failed") ui.set("failed", `failed: ${record.status_reason || "processing failed"}; retrying`);
     });
   } catch (err) {
-    ui.set("error", `not uploaded: ${err.message}`);
-    showError(err, `Uploading ${file.name}`);
+    ui.set("error", `not uploaded: ${err.message}`); // said here, once: not in a banner too
+    noteError(err);
   }
 }
 
@@ -80,13 +87,16 @@ function uploadAll(files) {
   const tags = tagList($("up-tags").value);
   for (const file of files) {
     const ui = sendingRow(file);
+    // Refused here, from /client-config's rules, before any request.
+    const refused = refusal(state.config, file);
+    if (refused) { ui.set("refused", `not sent: ${refused}`); continue; }
     ui.set("waiting", "waiting");
     state.uploads.queue.push({ file, title, tags, ui });
   }
   pump();
 }
 
-/** Binds the file picker and the drop zone. */
+/** Binds the file picker, the drop zone and the rows' clear button. */
 export function startUploads() {
   $("files").addEventListener("change", (e) => { uploadAll(e.target.files); e.target.value = ""; });
   const drop = $("drop");
@@ -96,4 +106,8 @@ export function startUploads() {
   // A file dropped anywhere else must not navigate away from the app.
   window.addEventListener("dragover", (e) => e.preventDefault());
   window.addEventListener("drop", (e) => e.preventDefault());
+  $("clear-sent").addEventListener("click", () => {
+    for (const row of [...$("sending").children]) if (FINISHED.has(row.dataset.phase)) row.remove();
+    showClear();
+  });
 }
