@@ -35,6 +35,7 @@ ASSETS = {
             "errors",
             "gallery",
             "rules",
+            "selection",
             "session",
             "state",
             "upload",

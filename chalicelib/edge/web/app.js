@@ -1,6 +1,6 @@
 // imgstore's web app, wired from its parts (as TodoMVC's vanilla example is):
-// session (signing in), gallery (the grid), upload, detail, watch (an image
-// settling), rules (the server's, from /client-config). Plain ES modules, no build.
+// session (signing in), gallery (the grid), selection (acting on many), upload,
+// detail, watch (an image settling), rules (the server's, from /client-config). Plain ES modules, no build.
 import { openDetail, startDetail } from "./detail.js";
 import { $ } from "./dom.js";
 import { catchUncaught, onUnauthorized, showError } from "./errors.js";
@@ -8,6 +8,7 @@ import { clear, resetFilters, restart, startGallery } from "./gallery.js";
 import { acceptList } from "./rules.js";
 import { api, startSession } from "./session.js";
 import { state } from "./state.js";
+import { clicked, render, startSelection } from "./selection.js";
 import { startUploads } from "./upload.js";
 import { either, megabytes } from "./words.js";
 
@@ -25,7 +26,11 @@ async function start() {
   const up = state.config.upload;
   $("files").accept = acceptList(state.config);
   $("limits").textContent = `Up to ${megabytes(up.max_bytes)} each; ${either(up.formats.map((f) => f.name))}.`;
-  startGallery(openDetail);
+  startGallery({
+    click: (imageId, event, opener, onPick) => { if (!clicked(imageId, event, onPick)) openDetail(imageId, opener); },
+    changed: render,
+  });
+  startSelection();
   startUploads();
   startDetail();
   const signOut = startSession((session) => {

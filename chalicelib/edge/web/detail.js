@@ -88,6 +88,15 @@ export async function openDetail(imageId, opener) {
   }
 }
 
+/** Tab and Shift+Tab go round the dialog's controls, never out of it. */
+function trapFocus(e) {
+  if (e.key !== "Tab") return;
+  const inside = [...$("detail").querySelectorAll("button, input, textarea, select, a[href]")].filter((el) => !el.disabled && el.offsetParent !== null);
+  const [first, last] = [inside[0], inside.at(-1)];
+  if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+  else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+}
+
 function close() {
   if ($("detail").open) $("detail").close();
 }
@@ -145,6 +154,7 @@ export function startDetail() {
     if (opener && opener.isConnected) opener.focus();
   });
   $("detail-close").addEventListener("click", close);
+  $("detail").addEventListener("keydown", trapFocus);
   $("detail-img").addEventListener("error", () => { $("detail-status").textContent = "The image itself could not be loaded; try again later."; });
   $("edit-form").addEventListener("submit", save);
   $("reprocess").addEventListener("click", reprocess);

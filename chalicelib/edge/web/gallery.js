@@ -1,6 +1,6 @@
 // The grid: one tile per record in state.gallery.records, newest first (the
 // API's order: created_at, then image_id), pages fetched as the list scrolls.
-import { $, tileOf } from "./dom.js";
+import { $, tileOf, tiles } from "./dom.js";
 import { showError } from "./errors.js";
 import { paint } from "./blurhash.js";
 import { normalizeTag } from "./rules.js";
@@ -12,7 +12,8 @@ import { isSettled, onPolled, watch } from "./watch.js";
 export const label = (r) => (r.title ? `${r.title} (${r.filename})` : r.filename || "image");
 const order = (r) => `${r.created_at}#${r.image_id}`;
 
-let openImage = () => {};
+// What a tile's click does (open it, or change the selection): app.js decides.
+const hooks = { click: () => {}, changed: () => {} };
 
 function newTile(record) {
   const tile = document.createElement("li");
@@ -43,8 +44,14 @@ function newTile(record) {
   const badge = document.createElement("span");
   badge.className = "badge";
   open.append(canvas, img, caption, badge);
-  open.addEventListener("click", () => openImage(record.image_id, open));
-  tile.append(open);
+  open.tabIndex = -1; // one tile at a time is in the tab order (rove)
+  open.addEventListener("click", (e) => hooks.click(record.image_id, e, open));
+  const pick = document.createElement("input");
+  pick.type = "checkbox";
+  pick.className = "pick";
+  pick.tabIndex = -1; // Space on the tile does it from the keyboard
+  pick.addEventListener("click", (e) => hooks.click(record.image_id, e, open, true));
+  tile.append(open, pick);
   return tile;
 }
 
@@ -53,6 +60,7 @@ function paintTile(tile, record) {
   const img = tile.querySelector("img"), caption = tile.querySelector(".caption"), badge = tile.querySelector(".badge");
   const canvas = tile.querySelector("canvas"); // gone once the thumbnail has loaded
   img.alt = label(record);
+  tile.querySelector(".pick").setAttribute("aria-label", `Select ${label(record)}`);
   if (!tile.classList.contains("broken")) caption.textContent = record.filename || label(record);
   badge.textContent = record.status === "ready" ? "" : record.status;
   tile.title = record.status_reason ? `${label(record)}: ${record.status}: ${record.status_reason}` : label(record);
@@ -75,8 +83,36 @@ function place(record) {
     const after = [...shown.values()].filter((r) => r.image_id !== merged.image_id && order(r) < key).sort((a, b) => (order(a) < order(b) ? 1 : -1))[0];
     const before = after && tileOf(after.image_id);
     $("gallery").insertBefore(tile, before || null);
+    rove();
   }
   paintTile(tile, merged);
+}
+
+/** The ids shown, in the order shown. */
+export const shownIds = () => tiles().map((t) => t.dataset.imageId);
+
+/** Exactly one tile in the tab order: the one last focused, else the first. */
+function rove(focused) {
+  const all = tiles();
+  const keep = focused || all.find((t) => t.querySelector("button").tabIndex === 0) || all[0];
+  for (const t of all) t.querySelector("button").tabIndex = t === keep ? 0 : -1;
+}
+
+/** Arrow keys move between tiles (up and down by a row), Home and End to the ends. */
+function arrows(e) {
+  const all = tiles();
+  const at = all.indexOf(e.target.closest(".tile"));
+  if (at < 0 || e.altKey || e.ctrlKey || e.metaKey) return;
+  const top = all[0].offsetTop;
+  const columns = Math.max(1, all.filter((t) => t.offsetTop === top).length);
+  const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns, ArrowDown: columns }[e.key];
+  let to = at + (step || 0);
+  if (e.key === "Home") to = 0;
+  else if (e.key === "End") to = all.length - 1;
+  else if (!step) return;
+  e.preventDefault();
+  const target = all[Math.min(all.length - 1, Math.max(0, to))];
+  target.querySelector("button").focus();
 }
 
 /** Updates the tile of a record the gallery shows; leaves others alone. */
@@ -88,6 +124,7 @@ export function update(record) {
 export function offer(record) {
   if (matchesFilters(record)) {
     place(record);
+    hooks.changed();
     if (!state.gallery.loading) showCount();
   }
 }
@@ -96,6 +133,8 @@ export function remove(imageId) {
   state.gallery.records.delete(imageId);
   const tile = tileOf(imageId);
   if (tile) tile.remove();
+  rove();
+  hooks.changed();
   showCount();
 }
 
@@ -132,6 +171,7 @@ export function clear() {
   g.loading = false;
   g.records.clear();
   $("gallery").replaceChildren();
+  hooks.changed();
 }
 
 export function restart() {
@@ -149,6 +189,7 @@ async function loadMore(first = false) {
     const page = await api.list({ ...listQuery(), next_token: first ? "" : g.nextToken });
     if (generation !== g.generation) return;
     for (const record of page.images) place(record);
+    hooks.changed();
     for (const record of page.images) if (!isSettled(record)) watch(record.image_id);
     g.nextToken = page.next_token;
     showCount();
@@ -176,9 +217,14 @@ function nearBottom() {
   return box.top < window.innerHeight + 400;
 }
 
-/** Binds the filters and the paging; `onOpen(imageId, opener)` opens a tile's image. */
-export function startGallery(onOpen) {
-  openImage = onOpen;
+/**
+ * Binds the filters, the paging and the arrow keys. `click(imageId, event, opener, onPick)`
+ * handles a tile's click (on its checkbox when `onPick`); `changed()` runs when tiles go.
+ */
+export function startGallery({ click, changed }) {
+  Object.assign(hooks, { click, changed });
+  $("gallery").addEventListener("keydown", arrows);
+  $("gallery").addEventListener("focusin", (e) => { const t = e.target.closest(".tile"); if (t) rove(t); });
   onPolled((record, generation) => {
     if (state.gallery.records.has(record.image_id)) update(record);
     else if (generation === state.gallery.generation) offer(record);

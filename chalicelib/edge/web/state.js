@@ -11,6 +11,7 @@ export const state = {
     generation: 0, // bumps when the list restarts, so late pages of an old list are dropped
   },
   uploads: { queue: [], sending: 0 }, // files waiting for their turn, and how many are on their way
+  selection: { ids: new Set(), anchor: null }, // the tiles selected, and where a shift-click's range starts
   errors: new Map(), // each banner's words -> {count, words (its text node)}
   detail: { current: null, opener: null }, // the record open in the detail view, and what opened it
 };
