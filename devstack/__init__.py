@@ -1,6 +1,7 @@
 """The local stack behind `make run`: imgstore on loopback, no AWS account.
 
     server.py     moto in server mode (S3, DynamoDB, SQS) bound to loopback
+    moto_fixes.py two habits of moto's models that do not scale, fixed
     bridge.py     runs the app's @app.on_s3_event handlers from the bucket's
                   notifications queue, as Lambda would (chalice local cannot)
     processes.py  the stack's child processes: labelled output, orderly stop

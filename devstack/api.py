@@ -11,7 +11,9 @@ for an unknown path, drops the connection when that header holds a non-ASCII
 byte, and answers methods it does not know (TRACE) with an HTML 501. Here:
 - every gateway error is `{"error": <API Gateway's message>}` with the app's
   CORS headers, and nothing from the request in it;
-- every method reaches the app, so an unserved one is the app's 405 with Allow.
+- every method reaches the app, so an unserved one is the app's 405 with Allow;
+- one log line per request: the app's JSON line (chalicelib/telemetry.py), and
+  http.server's access line only for what the gateway answered by itself.
 """
 
 from __future__ import annotations
@@ -58,22 +60,35 @@ def gateway_error(status: int, message: str, headers: dict) -> dict:
 
 
 class Gateway(local.LocalGateway):
+    answered_itself = False  # the last request never reached the app (so it logged no line)
+
     def handle_request(self, method: str, path: str, headers: dict, body: bytes | None) -> dict:
+        self.answered_itself = True
         try:
-            self.event_converter.create_lambda_event(method=method, path=path, headers=headers, body=body)
+            event = self.event_converter.create_lambda_event(method=method, path=path, headers=headers, body=body)
         except ValueError:  # no such route: chalice local would echo the Authorization header
             return gateway_error(*MISSING_TOKEN, headers)
         try:
-            return super().handle_request(method, path, headers, body)
+            reply = super().handle_request(method, path, headers, body)
         except local.LocalGatewayException as exc:
             status, message = MESSAGES.get(type(exc), (exc.CODE, "Internal server error"))
             return gateway_error(status, message, headers)
+        # A preflight the app declares no OPTIONS view for is chalice's own answer.
+        self.answered_itself = method == "OPTIONS" and not self._has_user_defined_options_method(event)
+        return reply
 
 
 class Handler(local.ChaliceRequestHandler):
+    local_gateway: Gateway
+
     def __init__(self, request, client_address, server, app_object, config) -> None:
         self.local_gateway = Gateway(app_object, config)
         local.BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+    def log_request(self, code="-", size="-") -> None:
+        """The access line, for a request the app did not log itself."""
+        if self.local_gateway.answered_itself:
+            super().log_request(code, size)
 
     def __getattr__(self, name: str):
         # Any other method (TRACE, QUERY, ...) would get http.server's HTML 501; the app answers it (405).
@@ -100,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")  # as chalice local does
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials ..." on each first call
     server(args.stage, args.host, args.port).serve_forever()
 
 

@@ -1,13 +1,17 @@
 """`make load`: a bounded load run against the local stack.
 
-Concurrent clients upload through presigned URLs (POST forms and PUTs,
-alternately) and straight into the bucket, then the run waits until every
-image has settled and checks that each upload became exactly one `ready`
-image with its variants: none lost, none duplicated, nothing left in the
-queues. It prints throughput and latency percentiles, and exits non-zero if
-any check failed. It stops by itself: a fixed number of uploads, a deadline.
+Concurrent clients, for many users with tags on each image, upload through
+the API (POST /images with the bytes), through presigned URLs (POST forms
+and PUTs, alternately) and straight into the bucket; then the run waits
+until every image has settled and checks that each upload became exactly
+one `ready` image with its variants: none lost, none duplicated, nothing
+left in the queues. It prints uploads per second, latency percentiles per
+step, the slowest step, and (for a stack of its own) the time the API and
+the S3 handler took by the stack's own log; it exits non-zero if any check
+failed. It stops by itself: a fixed number of uploads, a deadline.
 
-    python -m devstack.load [--clients 8] [--presigned 300] [--direct 100]
+    python -m devstack.load [--clients 8] [--api 100] [--presigned 200] [--direct 100]
+                            [--users 50] [--tags 3] [--size 1024x768]
     python -m devstack.load --api-url http://127.0.0.1:8000 --aws-url http://127.0.0.1:5000
 
 Without --api-url it starts a stack of its own (free ports, no saved data).
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import platform
 import random
@@ -40,7 +45,9 @@ from scripts.bootstrap import stage_environment  # noqa: E402
 
 @dataclass
 class Upload:
-    way: str  # "POST form", "PUT", "direct"
+    way: str  # "API", "POST form", "PUT", "direct"
+    owner: str = ""
+    tags: list[str] = field(default_factory=list)
     image_id: str = ""
     done_at: float = 0.0  # wall clock when the upload finished
     timings: dict[str, float] = field(default_factory=dict)  # step -> ms
@@ -71,14 +78,15 @@ def photos(count: int, size=PHOTO_SIZE) -> list[bytes]:
 
 
 class LoadRun:
-    def __init__(self, api_url: str, aws_client, bucket: str, clients: int):
+    def __init__(self, api_url: str, aws_client, bucket: str, clients: int, users: int = 1):
         import requests
 
         self.api_url = api_url
         self.s3 = aws_client
         self.bucket = bucket
         self.clients = clients
-        self.owner = f"load-{uuid.uuid4().hex[:8]}"
+        self.owner = f"load-{uuid.uuid4().hex[:8]}"  # the run's users are owner-0, owner-1, ...
+        self.owners = [f"{self.owner}-{n}" for n in range(users)]
         self._local = threading.local()
         self._requests = requests
 
@@ -94,14 +102,27 @@ class LoadRun:
         upload.timings[step] = (time.perf_counter() - started) * 1000
         return result
 
+    def _api(self, upload: Upload, n: int, data: bytes) -> None:
+        params = {"user_id": upload.owner, "filename": f"a{n}.jpg", "tags": ",".join(upload.tags)}
+        reply = self._timed(
+            upload,
+            "POST /images",
+            lambda: self.http.post(
+                f"{self.api_url}/images", params=params, data=data, headers={"Content-Type": "image/jpeg"}, timeout=60
+            ),
+        )
+        reply.raise_for_status()
+        upload.image_id = reply.json()["image_id"]
+
     def _presigned(self, upload: Upload, n: int, data: bytes) -> None:
         method = "POST" if upload.way == "POST form" else "PUT"
         body = {
-            "user_id": self.owner,
+            "user_id": upload.owner,
             "filename": f"p{n}.jpg",
             "content_type": "image/jpeg",
             "size_bytes": len(data),
             "method": method,
+            "tags": upload.tags,
         }
         reply = self._timed(
             upload, "POST /uploads", lambda: self.http.post(f"{self.api_url}/uploads", json=body, timeout=60)
@@ -127,7 +148,7 @@ class LoadRun:
         sent.raise_for_status()
 
     def _direct(self, upload: Upload, n: int, data: bytes) -> None:
-        key = f"uploads/{self.owner}/direct/photo {n} +été.jpg"
+        key = f"uploads/{upload.owner}/direct/photo {n} +été.jpg"
         self._timed(
             upload,
             "S3 put_object",
@@ -143,6 +164,8 @@ class LoadRun:
             data = images[n % len(images)]
             if upload.way == "direct":
                 self._direct(upload, n, data)
+            elif upload.way == "API":
+                self._api(upload, n, data)
             else:
                 self._presigned(upload, n, data)
             upload.done_at = time.time()
@@ -152,18 +175,21 @@ class LoadRun:
             list(pool.map(one, range(len(uploads))))
         return time.perf_counter() - started
 
-    def listing(self, **filters) -> list[dict]:
-        """Every image of the run's owner (with filters), page by page."""
-        images, token = [], None
-        while True:
-            params = {"user_id": self.owner, "limit": 100, **filters, **({"next_token": token} if token else {})}
-            reply = self.http.get(f"{self.api_url}/images", params=params, timeout=60)
-            reply.raise_for_status()
-            page = reply.json()
-            images += page["images"]
-            token = page["next_token"]
-            if not token:
-                return images
+    def listing(self) -> list[dict]:
+        """Every image of the run's users, page by page."""
+        images = []
+        for owner in self.owners:
+            token = None
+            while True:
+                params = {"user_id": owner, "limit": 100, **({"next_token": token} if token else {})}
+                reply = self.http.get(f"{self.api_url}/images", params=params, timeout=60)
+                reply.raise_for_status()
+                page = reply.json()
+                images += page["images"]
+                token = page["next_token"]
+                if not token:
+                    break
+        return images
 
     def wait_settled(self, sqs, queue_url: str | None, expected: int, deadline: float) -> float:
         """Wait until the events queue is drained and every image is ready or
@@ -196,6 +222,33 @@ def percentiles(values: list[float]) -> str:
     )
 
 
+def slowest(steps: dict[str, list[float]]) -> tuple[str, float]:
+    """The step the uploads spent the most time in, all uploads together, and its share of it."""
+    spent = {step: sum(ms) for step, ms in steps.items() if ms}
+    name = max(spent, key=lambda step: spent[step])
+    return name, spent[name] / (sum(spent.values()) or 1)
+
+
+def stack_timings(log_text: str) -> dict[str, list[float]]:
+    """Milliseconds per route and per S3 handler, from a stack's log: the API's
+    JSON line per request (`duration_ms`) and the bridge's `ok in N ms` lines."""
+    found: dict[str, list[float]] = {}
+    for line in log_text.splitlines():
+        label, _, text = line.partition(" | ")
+        text = text.strip()
+        if label.strip() == "api" and text.startswith("{"):
+            try:
+                entry = json.loads(text)
+            except ValueError:
+                continue
+            if entry.get("message") == "request" and "duration_ms" in entry:
+                found.setdefault(f"API {entry['route']}", []).append(float(entry["duration_ms"]))
+        elif label.strip() == "events" and ": ok in " in text and text.endswith(" ms"):
+            handler = text.split(" ", 1)[0]
+            found.setdefault(f"handler {handler}", []).append(float(text.rsplit(": ok in ", 1)[1][:-3]))
+    return found
+
+
 def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
@@ -210,18 +263,40 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def run(args: argparse.Namespace, api_url: str, s3, bucket: str, queues: tuple[str, str] | None, sqs) -> bool:
-    load = LoadRun(api_url, s3, bucket, args.clients)
-    images = photos(8)
+def run(
+    args: argparse.Namespace,
+    api_url: str,
+    s3,
+    bucket: str,
+    queues: tuple[str, str] | None,
+    sqs,
+    log: Path | None = None,
+) -> bool:
+    load = LoadRun(api_url, s3, bucket, args.clients, args.users)
+    size = tuple(int(n) for n in args.size.lower().split("x"))
+    images = photos(8, size)
     ways = (
-        ["POST form", "PUT"] * (args.presigned // 2) + ["POST form"] * (args.presigned % 2) + ["direct"] * args.direct
+        ["API"] * args.api
+        + ["POST form", "PUT"] * (args.presigned // 2)
+        + ["POST form"] * (args.presigned % 2)
+        + ["direct"] * args.direct
     )
-    random.Random(7).shuffle(ways)
-    uploads = [Upload(way) for way in ways]
+    rng = random.Random(7)
+    rng.shuffle(ways)
+    vocabulary = [f"tag{n}" for n in range(20)]
+    uploads = [
+        Upload(
+            way,
+            owner=load.owners[n % len(load.owners)],
+            tags=rng.sample(vocabulary, args.tags) if way != "direct" else [],
+        )
+        for n, way in enumerate(ways)
+    ]
     print(
-        f"load: {len(uploads)} uploads ({args.presigned} presigned, {args.direct} straight to S3) by "
-        f"{args.clients} clients as user {load.owner}; {len(images)} distinct "
-        f"{PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEGs of {min(map(len, images)) // 1024}-{max(map(len, images)) // 1024} KB"
+        f"load: {len(uploads)} uploads ({args.api} through POST /images, {args.presigned} presigned, "
+        f"{args.direct} straight to S3) by {args.clients} clients for {len(load.owners)} users "
+        f"({load.owner}-*), {args.tags} tags each (not the direct ones); {len(images)} distinct "
+        f"{size[0]}x{size[1]} JPEGs of {min(map(len, images)) / 1024:.0f}-{max(map(len, images)) / 1024:.0f} KB"
     )
     started = time.time()
     send_s = load.send(uploads, images)
@@ -246,6 +321,9 @@ def run(args: argparse.Namespace, api_url: str, s3, bucket: str, queues: tuple[s
             if image_id in expected:
                 variants[image_id] = variants.get(image_id, 0) + 1
     wrong_variants = [i for i in expected if variants.get(i) != 3]
+    wrong_tags = [
+        u.image_id for u in uploads if u.image_id in by_id and sorted(by_id[u.image_id][0]["tags"]) != sorted(u.tags)
+    ]
     left_in_queues = {}
     if queues:
         for name, url in zip(("queue", "dead-letter queue"), queues, strict=False):
@@ -267,22 +345,31 @@ def run(args: argparse.Namespace, api_url: str, s3, bucket: str, queues: tuple[s
     print(f"images:  {len(uploads)} uploaded, {len(everything)} listed, statuses {statuses}")
     print(
         f"checks:  lost {len(lost)}, duplicated {len(duplicated)}, unexpected {len(unexpected)}, "
-        f"without exactly 3 variants {len(wrong_variants)}, left in queues {left_in_queues or 'n/a'}"
+        f"without exactly 3 variants {len(wrong_variants)}, with other tags {len(wrong_tags)}, "
+        f"left in queues {left_in_queues or 'n/a'}"
     )
     print(
-        f"throughput: uploads sent {len(uploads) / send_s:.1f}/s; "
+        f"throughput: {len(uploads) / send_s:.1f} uploads/s sent ({len(uploads)} in {send_s:.1f} s); "
         f"uploaded and processed end to end {len(ready) / total_s:.1f} images/s ({total_s:.1f} s in all)"
     )
-    print("latency (ms):")
-    for step in ("POST /uploads", "S3 presigned POST", "S3 presigned PUT", "S3 put_object"):
-        print(f"  {step:<24} n={len(steps.get(step, [])):<4} {percentiles(steps.get(step, []))}")
-    print(f"  {'upload done -> ready':<24} n={len(to_ready):<4} {percentiles(to_ready)}")
+    print("latency (ms), as the clients saw it:")
+    for step in ("POST /images", "POST /uploads", "S3 presigned POST", "S3 presigned PUT", "S3 put_object"):
+        print(f"  {step:<30} n={len(steps.get(step, [])):<4} {percentiles(steps.get(step, []))}")
+    print(f"  {'upload done -> ready':<30} n={len(to_ready):<4} {percentiles(to_ready)}")
+    name, share = slowest({**steps, "upload done -> ready": to_ready})
+    typical = statistics.median(steps.get(name) or to_ready or [0])
+    print(f"slowest step: {name}, p50 {typical:.0f} ms ({share:.0%} of all the time the uploads took, summed)")
+    if log is not None and log.exists():
+        print("in the stack (ms), by its own log: the API's duration_ms, the S3 handlers' run time:")
+        for step, took in sorted(stack_timings(log.read_text(errors="replace")).items()):
+            print(f"  {step:<30} n={len(took):<4} {percentiles(took)}")
 
     ok = (
         not lost
         and not duplicated
         and not unexpected
         and not wrong_variants
+        and not wrong_tags
         and statuses == {"ready": len(uploads)}
         and not any(left_in_queues.values())
     )
@@ -293,8 +380,12 @@ def run(args: argparse.Namespace, api_url: str, s3, bucket: str, queues: tuple[s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="A bounded load run against the local stack.")
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--presigned", type=int, default=300)
-    parser.add_argument("--direct", type=int, default=100)
+    parser.add_argument("--api", type=int, default=100, help="uploads through POST /images")
+    parser.add_argument("--presigned", type=int, default=200, help="uploads through presigned URLs")
+    parser.add_argument("--direct", type=int, default=100, help="uploads straight into the bucket")
+    parser.add_argument("--users", type=int, default=50, help="the uploads are spread over this many users")
+    parser.add_argument("--tags", type=int, default=3, help="tags on each upload (but the direct ones)")
+    parser.add_argument("--size", default=f"{PHOTO_SIZE[0]}x{PHOTO_SIZE[1]}", help="the JPEGs' size, WIDTHxHEIGHT")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for processing")
     parser.add_argument("--api-url", help="a running stack's API (default: start one)")
     parser.add_argument("--aws-url", default="http://127.0.0.1:5000", help="that stack's AWS endpoint")
@@ -330,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.bucket,
             (stack.queue_url, stack.dead_letter_queue_url),
             stack.client("sqs"),
+            log,
         )
     code = stack.proc.returncode if stack.proc else None
     if code != 0:

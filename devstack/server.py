@@ -9,7 +9,8 @@ Like moto's ThreadedMotoServer, with three differences:
   transactions fail with HTTP 500 ("dictionary changed size during
   iteration") and two conditional writes could both pass. SQS long polls are
   the exception, or one would stall everything for up to 20 s;
-- S3 answers carry CORS headers as AWS sends them (S3Cors below).
+- S3 answers carry CORS headers as AWS sends them (S3Cors below);
+- two of moto's habits that do not scale are fixed first (moto_fixes.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 import threading
 from urllib.parse import unquote
 
+from . import moto_fixes
 from .ports import bind
 
 # Without this moto answers every CORS preflight, so a bucket missing its CORS
@@ -126,10 +128,19 @@ class S3Cors:
 
 
 class MotoServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 5000, quiet: bool = True, setting: str = "AWS_PORT"):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        quiet: bool = True,
+        setting: str = "AWS_PORT",
+        fix_moto: bool = True,  # False only to measure the difference (bench/local_stack.py)
+    ):
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
+        if fix_moto:
+            moto_fixes.apply()
         if quiet:  # one access-log line per S3/DynamoDB/SQS call drowns everything else
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
         app = OneAtATime(S3Cors(DomainDispatcherApplication(create_backend_app)))

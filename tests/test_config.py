@@ -44,3 +44,19 @@ def test_presets_from_json():
                 '[{"nom": "a"}]'):
         with pytest.raises(RuntimeError, match="VARIANT_PRESETS"):
             config.load({**BASE, "VARIANT_PRESETS": bad})
+
+
+def test_a_request_reads_the_configuration_once(client, monkeypatch):
+    """The CORS middleware and the view share one Settings per request."""
+    from chalicelib import config
+
+    real, calls = config.load, []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(config, "load", counted)
+    reply = client.http.get("/images?user_id=alice", headers={"Origin": "https://a.example"})
+    assert reply.status_code == 200
+    assert len(calls) == 1

@@ -146,3 +146,14 @@ def test_the_api_path_imports_neither_pillow_nor_powertools_until_it_logs():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}, check=True)
     assert out.stdout.split() == ["[]", "False"]
+
+
+def test_every_stage_names_its_service_apart_from_the_chalice_app():
+    """powertools names its logger after the service; Chalice's own logger is named after
+    the app and has a handler of its own, so a stage whose service name is the app's name
+    (the default) prints every JSON line twice, the second as `imgstore - INFO - {...}`."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    names = {stage: {**config.get("environment_variables", {}), **settings.get("environment_variables", {})}
+             .get("POWERTOOLS_SERVICE_NAME") for stage, settings in config["stages"].items()}
+    assert all(name and name != config["app_name"] for name in names.values()), names
+    assert len(set(names.values())) == len(names), names

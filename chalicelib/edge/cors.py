@@ -17,16 +17,16 @@ from collections.abc import Iterable
 
 from chalice.app import Request, Response
 
-from .. import config
+from .http import settings
 
 ALLOW_HEADERS = "Authorization,Content-Type,X-Amz-Date,X-Amz-Security-Token,X-Api-Key"
 EXPOSE_HEADERS = "Location,Retry-After"  # Retry-After: with a 503, when to try again
 MAX_AGE_SECONDS = 600
 
 
-def _origins() -> tuple[str, ...]:
+def _origins(request: Request) -> tuple[str, ...]:
     try:
-        return config.load().cors_origins
+        return settings(request).cors_origins  # read once per request, shared with the view
     except RuntimeError:  # a broken configuration is the route's 500 to report, in the usual shape
         return ()
 
@@ -51,7 +51,7 @@ def add_headers(request: Request, get_response) -> Response:
     response = get_response(request)
     if request.method == "OPTIONS":
         return response  # preflight() set them
-    allow = allowed_origin(request.headers.get("origin"), _origins())
+    allow = allowed_origin(request.headers.get("origin"), _origins(request))
     if allow:
         response.headers["Access-Control-Allow-Origin"] = allow
         response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
@@ -64,7 +64,7 @@ def preflight(request: Request, methods: Iterable[str]) -> Response:
     204 for an allowed origin and method, 403 with the reason otherwise."""
     methods = sorted(m for m in methods if m != "OPTIONS")
     origin = request.headers.get("origin")
-    allow = allowed_origin(origin, _origins())
+    allow = allowed_origin(origin, _origins(request))
     headers: dict[str, str | list[str]] = {}
     _vary(headers, allow)
     if not allow:

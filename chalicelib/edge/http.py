@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request, Response
 
@@ -15,6 +15,10 @@ from ..adapters import aws
 from ..config import Settings
 from ..domain import errors, formats
 from . import validation
+
+if TYPE_CHECKING:
+    from ..auth.principal import Caller
+    from ..usecases.api import ApiService
 
 log = logging.getLogger(__name__)
 
@@ -192,14 +196,15 @@ class Call:
         return body(self.request)
 
     @functools.cached_property
-    def api(self):
+    def api(self) -> ApiService:
         """The API's use-cases, composed at the edge (chalicelib.bootstrap)."""
         from .. import bootstrap
 
         return bootstrap.api(self.settings)
 
     @functools.cached_property
-    def caller(self):
+    def caller(self) -> Caller:
+        """Who is calling; Unauthorized when auth is on and no authorizer vouched for anyone."""
         from .. import auth
 
         return auth.caller(self.request.context, self.settings)

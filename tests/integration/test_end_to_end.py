@@ -285,3 +285,26 @@ def test_a_multipart_upload_sends_two_events_and_ends_as_one_ready_image(stack, 
     record = api.wait_for([image_id])[image_id]
     assert record["status"] == "ready" and record["size_bytes"] == len(data)
     assert [i["image_id"] for i in api("GET", "/images", params={"user_id": owner}).json()["images"]] == [image_id]
+
+
+def _api_lines_for(stack, request) -> list[str]:
+    """The `api |` lines the stack printed while `request` ran (and just after:
+    the runner forwards its children's output from a thread)."""
+    start = len(stack.log.read_text(errors="replace").splitlines())
+    request()
+    time.sleep(1.0)
+    lines = stack.log.read_text(errors="replace").splitlines()[start:]
+    return [line.split("|", 1)[1].strip() for line in lines if line.lstrip().startswith("api |")]
+
+
+def test_each_request_is_one_log_line_as_the_readme_promises(stack, api, owner):
+    """Not also chalice's `imgstore - INFO - request` echo of it, nor http.server's access line."""
+    import json
+
+    listed = _api_lines_for(stack, lambda: api("GET", "/images", params={"user_id": owner}))
+    assert len(listed) == 1, listed
+    line = json.loads(listed[0])
+    assert (line["message"], line["route"], line["status"], line["owner"]) == ("request", "GET /images", 200, owner)
+    # What the gateway answers by itself never reaches the app: there, the access line is the one.
+    unknown = _api_lines_for(stack, lambda: api("GET", f"/no-such-path/{owner}"))
+    assert len(unknown) == 1 and f'"GET /no-such-path/{owner} HTTP/1.1" 403' in unknown[0], unknown

@@ -131,3 +131,74 @@ def test_data_survives_a_restart_unless_fresh(tmp_path):
 
     with BackgroundStack(tmp_path / "third.log", data_dir=data_dir, fresh=True) as stack:
         assert requests.get(f"{stack.api_url}/images/{image_id}", timeout=30).status_code == 404
+
+
+def _saved_stack(directory: Path, objects: int, items: int) -> tuple[dict[str, bytes], list[dict]]:
+    """A saved stack (devstack/snapshot.py's layout) of `objects` variants and `items` items."""
+    import hashlib
+    import json
+
+    (directory / "objects").mkdir(parents=True)
+    bodies, manifest = {}, []
+    for n in range(objects):
+        key = f"processed/img{n:04}/thumb.jpg"  # nothing subscribes there: restoring runs no handler
+        bodies[key] = f"variant {n} ".encode() * 40
+        name = hashlib.sha256(key.encode()).hexdigest()
+        (directory / "objects" / name).write_bytes(bodies[key])
+        manifest.append({"key": key, "file": name, "content_type": "image/jpeg", "metadata": {"n": str(n)}})
+    (directory / "objects.json").write_text(json.dumps(manifest))
+    rows = [{"pk": {"S": f"IMG#{n:04}"}, "sk": {"S": "REC"}, "g1pk": {"S": "IMG"}, "gsk": {"S": f"{n:04}"},
+             "status": {"S": "ready"}} for n in range(items)]
+    (directory / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return bodies, rows
+
+
+def test_a_stack_holding_a_thousand_images_exits_within_seconds_of_stopping(tmp_path):
+    """Issue 20: after `saved 1644 objects and 1611 items ... stopped` the process spun
+    in its final garbage collection for more than ten minutes. moto had kept every
+    Item it ever made, among them a copy of the whole table per item of every
+    transaction (devstack/moto_fixes.py). Here: a thousand objects and items, and
+    100 transactions shaped like uploads (a record and three tags); then Ctrl-C."""
+    import json
+
+    data = tmp_path / "data"
+    bodies, rows = _saved_stack(data / "local", objects=1000, items=1000)
+    log = tmp_path / "stack.log"
+    stack = BackgroundStack(log, data_dir=data).start()
+    try:
+        ddb = stack.client("dynamodb")
+        for n in range(100):
+            ddb.transact_write_items(TransactItems=[
+                {"Put": {"TableName": stack.table, "ConditionExpression": "attribute_not_exists(pk)",
+                         "Item": {"pk": {"S": f"IMG#new{n:03}"}, "sk": {"S": sk}, "g1pk": {"S": "IMG"},
+                                  "gsk": {"S": f"new{n:03}"}}}}
+                for sk in ("REC", "TAG#a", "TAG#b", "TAG#c")])
+    except BaseException:
+        stack.stop(signal.SIGKILL)
+        raise
+
+    stack.proc.send_signal(signal.SIGINT)
+    stopped_at = None
+    deadline = time.monotonic() + 120  # the save itself: about 6 s for a thousand objects here
+    while stack.proc.poll() is None and time.monotonic() < deadline:
+        if stopped_at is None and log.read_text().rstrip().endswith("\nstopped"):
+            stopped_at = time.monotonic()
+        if stopped_at is not None and time.monotonic() - stopped_at > 10:
+            break
+        time.sleep(0.05)
+    code = stack.proc.poll()
+    if code is None:
+        stack.proc.kill()
+    assert stopped_at is not None or code is not None, stack.log_tail()
+    assert code == 0, f"still running 10 s after 'stopped' (exit code {code}):\n{stack.log_tail()}"
+
+    assert "saved 1000 objects and 1400 items" in stack.log_tail(), stack.log_tail()
+    manifest = json.loads((data / "local" / "objects.json").read_text())
+    saved = {e["key"]: (data / "local" / "objects" / e["file"]).read_bytes() for e in manifest}
+    assert saved == bodies
+    assert {e["key"]: e["metadata"] for e in manifest} == {k: {"n": str(int(k[13:17]))} for k in bodies}
+    items = [json.loads(line) for line in (data / "local" / "items.jsonl").read_text().splitlines()]
+    key = lambda i: (i["pk"]["S"], i["sk"]["S"])  # noqa: E731
+    expected = rows + [{"pk": {"S": f"IMG#new{n:03}"}, "sk": {"S": sk}, "g1pk": {"S": "IMG"},
+                        "gsk": {"S": f"new{n:03}"}} for n in range(100) for sk in ("REC", "TAG#a", "TAG#b", "TAG#c")]
+    assert sorted(items, key=key) == sorted(expected, key=key)
