@@ -122,8 +122,9 @@ class ImageStore:
         status: str | None,
         limit: int,
         cursor: str | None = None,
+        oldest_first: bool = False,
     ) -> Page:
-        """Newest first. One Query of at most limit+1 items (the extra one
+        """Newest first (or oldest first). One Query of at most limit+1 items (the extra one
         only tells whether another page exists). `cursor` is a page's own, or
         Invalid."""
         index, partition = index_for(owner, tag, status)
@@ -135,7 +136,7 @@ class ImageStore:
             KeyConditionExpression="#p = :p",
             ExpressionAttributeNames={"#p": f"g{index[-1]}pk"},
             ExpressionAttributeValues={":p": {"S": partition}},
-            ScanIndexForward=False,
+            ScanIndexForward=oldest_first,
             Limit=limit + 1,
         )
         if start_key:

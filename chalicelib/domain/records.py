@@ -23,6 +23,8 @@ MAX_TAGS = 20
 MAX_TAG_LENGTH = 64
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 2000
+# A list's order, by upload time (then id): the first is the default.
+ORDERS = ("newest", "oldest")
 
 
 def now_iso() -> str:

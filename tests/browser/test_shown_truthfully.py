@@ -315,3 +315,15 @@ def test_tiles_keep_their_order_when_the_list_reloads(page, web_api, owner, tmp_
     page.reload()
     page.locator("#gallery [data-image-id]").nth(5).wait_for()
     assert before == page.tile_ids() == api_order
+
+    # Oldest first (order=oldest), over pages of four: the same images, the other way round.
+    page.open("?page_size=4")
+    page.locator("#gallery [data-image-id]").nth(3).wait_for()
+    lists = []
+    page.on("request", lambda r: lists.append(r.url) if urlparse(r.url).path.endswith("/images") else None)
+    page.get_by_role("combobox", name="Order").select_option("oldest")
+    page.locator("#more").wait_for(state="hidden")
+    page.wait_for_function("() => document.querySelectorAll('#gallery [data-image-id]').length === 6")
+    assert page.tile_ids() == api_order[::-1]
+    assert len(lists) == 2 and all("order=oldest" in u for u in lists)
+    assert page.locator("#gallery").get_attribute("aria-label") == "Images, oldest first"

@@ -1,5 +1,5 @@
-// The grid: one tile per record in state.gallery.records, newest first (the
-// API's order: created_at, then image_id), pages fetched as the list scrolls.
+// The grid: one tile per record in state.gallery.records, newest (or oldest)
+// first in the API's order (created_at, then image_id), pages fetched as the list scrolls.
 import { $, tileOf, tiles } from "./dom.js";
 import { showError } from "./errors.js";
 import { paint } from "./blurhash.js";
@@ -10,7 +10,9 @@ import { isSettled, onPolled, watch } from "./watch.js";
 
 /** What names an image: its title with its filename (a batch's title is shared), or the filename. */
 export const label = (r) => (r.title ? `${r.title} (${r.filename})` : r.filename || "image");
-const order = (r) => `${r.created_at}#${r.image_id}`;
+const key = (r) => `${r.created_at}#${r.image_id}`;
+/** True when `a` is shown before `b` in the list's order. */
+const before = (a, b) => (state.filters.order === "oldest" ? key(a) < key(b) : key(a) > key(b));
 
 // What a tile's click does (open it, or change the selection): app.js decides.
 const hooks = { click: () => {}, changed: () => {} };
@@ -79,10 +81,9 @@ function place(record) {
   let tile = tileOf(record.image_id);
   if (!tile) {
     tile = newTile(merged);
-    const key = order(merged);
-    const after = [...shown.values()].filter((r) => r.image_id !== merged.image_id && order(r) < key).sort((a, b) => (order(a) < order(b) ? 1 : -1))[0];
-    const before = after && tileOf(after.image_id);
-    $("gallery").insertBefore(tile, before || null);
+    // Before the first record shown that comes after it in the list's order.
+    const next = [...shown.values()].filter((r) => r !== merged && before(merged, r)).sort((a, b) => (before(a, b) ? -1 : 1))[0];
+    $("gallery").insertBefore(tile, (next && tileOf(next.image_id)) || null);
     rove();
   }
   paintTile(tile, merged);
@@ -122,7 +123,9 @@ export function update(record) {
 
 /** Adds `record` when the current filters let it in. */
 export function offer(record) {
-  if (matchesFilters(record)) {
+  // Oldest first, a new image belongs after the pages not loaded yet.
+  const later = state.filters.order === "oldest" && state.gallery.nextToken;
+  if (matchesFilters(record) && !later) {
     place(record);
     hooks.changed();
     if (!state.gallery.loading) showCount();
@@ -142,7 +145,7 @@ function listQuery() {
   const s = state.session, f = state.filters;
   const owner = s.mode === "none" ? (f.owner || s.user) : (s.admin ? f.owner : "");
   const size = Number(new URLSearchParams(location.search).get("page_size")) || state.config.page_size;
-  return { user_id: owner, tag: f.tag, status: f.status, limit: Math.min(100, Math.max(1, size)) };
+  return { user_id: owner, tag: f.tag, status: f.status, order: f.order, limit: Math.min(100, Math.max(1, size)) };
 }
 
 function matchesFilters(record) {
@@ -156,11 +159,13 @@ function matchesFilters(record) {
 /** No filter but the one the session implies: without sign-in, the images are the user's own, and the Owner field says so. */
 export function resetFilters() {
   const s = state.session;
-  state.filters = { tag: "", status: "", owner: s && s.mode === "none" ? s.user : "" };
+  state.filters = { tag: "", status: "", owner: s && s.mode === "none" ? s.user : "", order: "newest" };
   const form = $("filters").elements;
+  form.order.value = "newest";
   form.tag.value = "";
   form.status.value = "";
   form.owner.value = state.filters.owner;
+  $("gallery").setAttribute("aria-label", "Images, newest first");
 }
 
 /** Empties the grid and drops pages still on their way. */
@@ -234,8 +239,10 @@ export function startGallery({ click, changed }) {
   $("filters").addEventListener("submit", (e) => {
     e.preventDefault();
     const form = new FormData(e.target);
-    state.filters = { tag: form.get("tag").trim(), status: form.get("status"), owner: (form.get("owner") || "").trim() };
+    state.filters = { tag: form.get("tag").trim(), status: form.get("status"), owner: (form.get("owner") || "").trim(), order: form.get("order") };
+    $("gallery").setAttribute("aria-label", `Images, ${state.filters.order} first`);
     restart();
   });
   $("filters").addEventListener("reset", (e) => { e.preventDefault(); resetFilters(); restart(); });
+  $("filters").elements.order.addEventListener("change", () => $("filters").requestSubmit());
 }
