@@ -327,3 +327,33 @@ def test_tiles_keep_their_order_when_the_list_reloads(page, web_api, owner, tmp_
     assert page.tile_ids() == api_order[::-1]
     assert len(lists) == 2 and all("order=oldest" in u for u in lists)
     assert page.locator("#gallery").get_attribute("aria-label") == "Images, oldest first"
+
+
+def test_only_thumbnails_near_the_screen_load(phone390, web_api, stack, owner):
+    page = phone390
+    ids = [upload(web_api, owner, f"lazy-{n}.jpg", picture(200 + n, size=(120, 90))) for n in range(30)]
+    web_api.wait_for(ids)
+    fetched = []
+    page.on("request", lambda r: fetched.append(r.url) if r.url.startswith(stack.aws_url) else None)
+    page.open()
+    page.sign_in(owner)
+    page.locator("#gallery [data-image-id]").nth(29).wait_for()
+    page.wait_thumbnails(3)
+    page.wait_for_timeout(500)
+    rows_near = page.evaluate(
+        """() => [...document.querySelectorAll('#gallery .tile')]
+             .filter(t => t.getBoundingClientRect().top < innerHeight + 300).length"""
+    )
+    assert 0 < len(fetched) <= rows_near < 30  # the tiles far below have fetched nothing
+    page.locator("#gallery .tile").nth(29).scroll_into_view_if_needed()
+    page.wait_thumbnails(30)
+    assert len(fetched) == 30
+    # The detail lists the sizes made, each with its pixels and bytes.
+    record = web_api.record(ids[0])
+    page.tile(ids[0]).get_by_role("button").click()
+    page.get_by_role("dialog").locator("dt").filter(has_text="Sizes made").wait_for()
+    meta = dict(
+        zip(page.locator("#detail dt").all_inner_texts(), page.locator("#detail dd").all_inner_texts(), strict=True)
+    )
+    thumb = record["variants"]["thumb"]
+    assert meta["Sizes made"].startswith(f"thumb {thumb['width']} × {thumb['height']}, ")

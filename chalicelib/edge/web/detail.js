@@ -24,11 +24,18 @@ function metaRows(r) {
     ["Format", r.format],
     ["Dimensions", r.width && r.height ? `${r.width} × ${r.height}` : null],
     ["Size", r.size_bytes ? bytes(r.size_bytes) : null],
+    ["Sizes made", sizes(r)],
     ["Camera", camera || null],
     ["Taken", r.taken_at ? time(r.taken_at) : null],
     ["Tags", r.tags.length ? r.tags.join(", ") : "none"],
     ["Uploaded", time(r.created_at)],
   ].filter(([, v]) => v !== null && v !== undefined && v !== "");
+}
+
+/** Each variant: its name, pixels and bytes, smallest first. */
+function sizes(r) {
+  const made = Object.entries(r.variants || {}).sort(([, a], [, b]) => a.width * a.height - b.width * b.height);
+  return made.length ? made.map(([name, v]) => `${name} ${v.width} × ${v.height}, ${bytes(v.size_bytes)}`).join("; ") : null;
 }
 
 function time(iso) {

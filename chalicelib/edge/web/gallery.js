@@ -17,6 +17,20 @@ const before = (a, b) => (state.filters.order === "oldest" ? key(a) < key(b) : k
 // What a tile's click does (open it, or change the selection): app.js decides.
 const hooks = { click: () => {}, changed: () => {} };
 
+// A tile's thumbnail is fetched when the tile comes within NEAR of the screen,
+// so a long gallery downloads what is seen (loading=lazy alone reaches further).
+const NEAR = "300px";
+const nearby = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (!entry.isIntersecting) continue;
+    const tile = entry.target;
+    tile.dataset.near = "yes";
+    nearby.unobserve(tile);
+    const img = tile.querySelector("img");
+    if (img.dataset.src) { img.src = img.dataset.src; delete img.dataset.src; }
+  }
+}, { rootMargin: NEAR });
+
 function newTile(record) {
   const tile = document.createElement("li");
   tile.className = "tile";
@@ -54,6 +68,7 @@ function newTile(record) {
   pick.tabIndex = -1; // Space on the tile does it from the keyboard
   pick.addEventListener("click", (e) => hooks.click(record.image_id, e, open, true));
   tile.append(open, pick);
+  nearby.observe(tile);
   return tile;
 }
 
@@ -68,7 +83,11 @@ function paintTile(tile, record) {
   tile.title = record.status_reason ? `${label(record)}: ${record.status}: ${record.status_reason}` : label(record);
   if (canvas && record.dominant_color) tile.style.backgroundColor = record.dominant_color;
   if (canvas && record.blurhash && canvas.dataset.hash !== record.blurhash && paint(canvas, record.blurhash)) canvas.dataset.hash = record.blurhash;
-  if (record.thumbnail_url && img.getAttribute("src") !== record.thumbnail_url) img.src = record.thumbnail_url;
+  if (record.thumbnail_url && img.getAttribute("src") !== record.thumbnail_url) {
+    // Only a tile near the screen fetches its thumbnail (nearby, below).
+    if (tile.dataset.near) img.src = record.thumbnail_url;
+    else img.dataset.src = record.thumbnail_url;
+  }
 }
 
 /** Put `record` in the gallery, or bring its tile up to date; kept in the API's order. */
@@ -135,7 +154,7 @@ export function offer(record) {
 export function remove(imageId) {
   state.gallery.records.delete(imageId);
   const tile = tileOf(imageId);
-  if (tile) tile.remove();
+  if (tile) { nearby.unobserve(tile); tile.remove(); }
   rove();
   hooks.changed();
   showCount();
@@ -175,6 +194,7 @@ export function clear() {
   g.nextToken = null;
   g.loading = false;
   g.records.clear();
+  nearby.disconnect();
   $("gallery").replaceChildren();
   hooks.changed();
 }
