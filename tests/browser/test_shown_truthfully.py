@@ -222,6 +222,7 @@ def test_upload_rows_show_sizes_fit_a_phone_and_clear_when_done(phone390, owner,
         assert abs(status.bounding_box()["y"] - name.bounding_box()["y"]) < 6
         assert row.bounding_box()["x"] + row.bounding_box()["width"] <= 390
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    page.screenshot_to("phone-upload-rows.png")
     for route in held:
         route.continue_()
     page.unroute(re.compile(r".*/uploads$"))
@@ -262,6 +263,7 @@ def test_the_dialog_opens_at_its_top_on_a_phone(phone390, web_api, owner):
     page.tile(second).get_by_role("button").click()
     dialog.wait_for()
     assert dialog.evaluate("d => d.scrollTop") == 0
+    page.screenshot_to("phone-detail.png")
 
 
 def test_the_smaller_ones(page, web_api, owner, tmp_path):

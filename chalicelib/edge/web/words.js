@@ -1,6 +1,6 @@
 // Numbers, sizes and lists put into words for people.
 export const megabytes = (n) => `${(n / 1048576).toFixed(1)} MB`;
-export const bytes = (n) => (n < 1048576 ? `${Math.round(n / 1024)} KB` : megabytes(n));
+export const bytes = (n) => (n < 1024 ? `${n} bytes` : n < 1048576 ? `${Math.round(n / 1024)} KB` : megabytes(n));
 export const tagList = (text) => text.split(",").map((t) => t.trim()).filter(Boolean);
 /** "a, b or c". */
 export const either = (items) => (items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`);
