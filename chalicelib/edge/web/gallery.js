@@ -19,7 +19,7 @@ const hooks = { click: () => {}, changed: () => {} };
 
 // A tile's thumbnail is fetched when the tile comes within NEAR of the screen,
 // so a long gallery downloads what is seen (loading=lazy alone reaches further).
-const NEAR = "300px";
+const NEAR = "600px";
 const nearby = new IntersectionObserver((entries) => {
   for (const entry of entries) {
     if (!entry.isIntersecting) continue;
