@@ -5,9 +5,11 @@ local stack of its own.
 
 `make fuzz` runs it unseeded in both modes (longer, finds new things);
 `make test` runs a short seeded run (tests/integration/test_contract_fuzz.py).
-Every check Schemathesis has runs (response time aside: nothing here is timed),
-over every operation, with valid and invalid data, and through the contract's
-links: an upload, then get, patch, reprocess, file and delete of that image.
+Every check Schemathesis has runs (`--checks all`; response time aside: nothing
+here is timed), in every phase (`--phases`, the coverage phase included), over
+every operation, with valid and invalid data, and through the contract's links:
+an upload, then get, patch, reprocess, file and delete of that image, and a list
+page to the next.
 What the contract cannot say is in devstack/fuzz_hooks.py.
 """
 
@@ -25,6 +27,8 @@ from .background import BackgroundStack
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 FUZZ_USER = "fuzzer"
+# Every phase, the coverage phase (each schema's boundaries and each way to break it) included.
+PHASES = "examples,coverage,fuzzing,stateful"
 
 
 def command(
@@ -46,6 +50,10 @@ def command(
         str(contract),
         "--url",
         api_url,
+        "--checks",
+        "all",
+        "--phases",
+        PHASES,
         "--max-examples",
         str(max_examples),
         "--workers",

@@ -4,17 +4,18 @@ What a schema cannot say, said here, and nothing more:
 - `image_data` and the raw upload bodies must be real images: a fuzzer can't
   draw those from a JSON Schema, so valid data comes from a few small images
   made with Pillow (invalid data is still drawn from the schema);
-- a JSON upload takes no query parameters (docs/api.md), but OpenAPI cannot tie
-  the raw form's parameters to its media types: such cases are dropped;
-- a valid `next_token` only ever comes from a previous page, so generated
-  tokens are kept out of the valid data (bad tokens are tested in tests/test_api.py);
-- the coverage phase's JSON uploads whose only invalid part is a raw-form query
-  parameter arrive here already without it (see filter_failure).
+- OpenAPI cannot tie a query parameter to a media type, so the contract marks
+  the raw form's ones with `x-with-media-type`; valid data leaves a marked
+  parameter out of a body of another type (with it, the upload is a 400);
+- a valid `next_token` is one the API issued, for the same list: the schema has
+  its shape (a pattern), not its signature. Valid data keeps only tokens seen in
+  an answer, with that answer's filters (the contract's NextPage link makes them).
 """
 
 from __future__ import annotations
 
 import base64
+import fnmatch
 import io
 
 import schemathesis
@@ -53,6 +54,10 @@ for _content_type in formats.UPLOAD_CONTENT_TYPES:
     schemathesis.openapi.media_type(_content_type, st.just(IMAGES[_name]) if _name in IMAGES else _any_image)
 
 
+def _positive(case) -> bool:
+    return case.meta is None or case.meta.generation.mode.is_positive
+
+
 def _query_is_negative(case) -> bool:
     """Whether the case's invalid part is (or may be) in its query string."""
     from schemathesis.core.parameters import ParameterLocation
@@ -66,36 +71,43 @@ def _query_is_negative(case) -> bool:
     return meta.is_negative_at(ParameterLocation.QUERY) or ParameterLocation.QUERY in locations
 
 
-def _positive(case) -> bool:
-    return case.meta is None or case.meta.generation.mode.is_positive
+def _matches(media_type: str, media_range: str) -> bool:
+    kind = media_type.split(";", 1)[0].strip().lower()
+    return fnmatch.fnmatchcase(kind, media_range.lower())
 
 
-def _json_upload(case) -> bool:
-    return case.operation.label == "POST /images" and (case.media_type or "").startswith("application/json")
+def _foreign_parameters(case) -> list[str]:
+    """The case's query parameters that the contract ties to another type of body."""
+    ranges = {
+        p.name: p.definition["x-with-media-type"] for p in case.operation.query if "x-with-media-type" in p.definition
+    }
+    return [name for name in case.query or {} if name in ranges and not _matches(case.media_type or "", ranges[name])]
+
+
+_LIST = "GET /images"
+_FILTERS = ("user_id", "tag", "status")
+_issued: dict[str, dict[str, str]] = {}  # next_token -> the filters of the list it continues
 
 
 @schemathesis.hook
-def filter_case(ctx, case) -> bool:
-    if _json_upload(case):
-        return not _query_is_negative(case)  # its only invalid part would be dropped below
-    generated_token = case.operation.label == "GET /images" and "next_token" in (case.query or {})
-    return not (generated_token and _positive(case))
+def after_call(ctx, case, response) -> None:
+    if case.operation.label != _LIST or response.status_code != 200:
+        return
+    token = response.json().get("next_token")
+    if token:
+        _issued[token] = {name: case.query[name] for name in _FILTERS if name in (case.query or {})}
 
 
 @schemathesis.hook
 def map_case(ctx, case):
-    if _json_upload(case) and not _query_is_negative(case):
-        case.query = {}  # the raw form's parameters; the JSON form's metadata is in its body
+    # A marked parameter sent with another body is an invalid case; leave it where it is what is invalid.
+    if not _query_is_negative(case):
+        for name in _foreign_parameters(case):
+            del case.query[name]
+    if case.operation.label == _LIST and _positive(case) and "next_token" in (case.query or {}):
+        filters = _issued.get(case.query["next_token"])
+        if filters is None:
+            del case.query["next_token"]  # shaped like a token, never issued: a 400 by design
+        else:
+            case.query = {**{k: v for k, v in case.query.items() if k not in _FILTERS}, **filters}
     return case
-
-
-@schemathesis.hook
-def filter_failure(ctx, failure, case, response) -> bool:
-    """The coverage phase makes some JSON uploads whose only invalid part is a raw-form query
-    parameter without passing them through the hooks above; sent without it (as these are),
-    such an upload is valid, so its acceptance is no failure. Nothing else is dropped."""
-    from schemathesis.core.failures import AcceptedNegativeData
-
-    return not (
-        isinstance(failure, AcceptedNegativeData) and _json_upload(case) and not case.query and _query_is_negative(case)
-    )

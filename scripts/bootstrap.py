@@ -1,5 +1,9 @@
 """Create a stage's bucket and table, idempotently, wherever boto3 points.
 
+The bucket and table are infra/resources.yaml's, made with API calls: moto's
+CloudFormation cannot deploy that template faithfully (docs/local-stack.md says
+what it lacks), and tests/test_infra.py keeps the two definitions equal.
+
     python scripts/bootstrap.py --stage dev
     AWS_ENDPOINT_URL=http://127.0.0.1:5000 python scripts/bootstrap.py --stage local
 
@@ -39,6 +43,8 @@ QUEUE_VISIBILITY_SECONDS = 180
 QUEUE_MAX_RECEIVES = 3
 # As infra/resources.yaml's IncompleteUploadDays default.
 INCOMPLETE_UPLOAD_DAYS = 1
+# The template's name for its one CORS rule (tests/test_infra.py keeps the two definitions equal).
+CORS_RULE_ID = "browser-uploads"
 
 
 def stage_environment(stage: str, config_path: Path = ROOT / ".chalice" / "config.json") -> dict[str, str]:
@@ -76,6 +82,7 @@ def cors_rules(origins: list[str]) -> dict:
     return {
         "CORSRules": [
             {
+                "ID": CORS_RULE_ID,
                 "AllowedOrigins": origins,
                 "AllowedMethods": ["GET", "HEAD", "PUT", "POST"],
                 "AllowedHeaders": ["*"],

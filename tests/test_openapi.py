@@ -13,7 +13,9 @@ from openapi_spec_validator import validate
 
 from chalicelib import config
 from chalicelib.domain import formats, keys, records
+from chalicelib.domain.errors import Invalid
 from chalicelib.edge import openapi
+from chalicelib.usecases import pagination
 from tests.apps import client, load_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +68,7 @@ def test_the_document_states_the_rules_the_code_applies():
         assert body["properties"]["tags"]["items"]["pattern"] == records.TAG_PATTERN
     assert upload["properties"]["user_id"]["pattern"] == presign["properties"]["user_id"]["pattern"] == keys.OWNER_PATTERN
     assert presign["properties"]["content_type"]["enum"] == list(formats.UPLOAD_CONTENT_TYPES)
-    assert presign["properties"]["size_bytes"]["maximum"] == SETTINGS.max_upload_bytes
+    assert "maximum" not in presign["properties"]["size_bytes"]  # over the limit is a 413, not a schema violation
     assert set(doc["paths"]["/images"]["post"]["requestBody"]["content"]) == {"application/json", *formats.UPLOAD_CONTENT_TYPES}
     assert schemas["Image"]["properties"]["status"]["enum"] == list(records.STATUSES)
     listing = {p["name"]: p["schema"] for p in doc["paths"]["/images"]["get"]["parameters"]}
@@ -142,4 +144,66 @@ def test_token_mode_the_document_requires_a_bearer_token(aws, monkeypatch, tmp_p
     assert "user_id" not in doc["components"]["schemas"]["UploadJson"]["required"]
     variant = next(p for p in doc["paths"]["/images/{image_id}/file"]["get"]["parameters"] if p["name"] == "variant")
     assert variant["schema"]["enum"] == ["original", "tiny"]
-    assert doc["components"]["schemas"]["UploadRequest"]["properties"]["size_bytes"]["maximum"] == 1000
+    size = doc["components"]["schemas"]["UploadRequest"]["properties"]["size_bytes"]
+    assert "maximum" not in size and "limit, 1,000 bytes, it is a 413" in size["description"]
+
+
+def test_the_served_document_says_the_size_limit_in_words_and_sets_no_maximum():
+    doc = openapi.document(SETTINGS)
+    size = doc["components"]["schemas"]["UploadRequest"]["properties"]["size_bytes"]
+    assert "maximum" not in size and size["minimum"] == 1
+    assert "limit, 25 MB (26,214,400 bytes), it is a 413" in size["description"]
+    assert SETTINGS.max_upload_bytes == 25 * 2**20
+
+
+def test_next_token_has_the_shape_of_every_issued_token_and_its_400_is_described():
+    import secrets
+
+    doc = openapi.raw()
+    listing = doc["paths"]["/images"]["get"]
+    token = next(p for p in listing["parameters"] if p["name"] == "next_token")
+    assert token["schema"] == {"type": "string", "pattern": pagination.TOKEN_PATTERN}
+    for size in (1, 2, 3, 40, 41, 42, 500):
+        cursor = secrets.token_hex(size)[:size]
+        issued = pagination.encode(cursor, pagination.scope("alice", None, None), secrets.token_hex(8))
+        assert re.search(pagination.TOKEN_PATTERN, issued), issued
+    for shaped_but_never_issued in ("." + "b" * 43, "ab." + "b" * 43, "abcde_-." + "A" * 43):
+        assert re.search(pagination.TOKEN_PATTERN, shaped_but_never_issued)
+        with pytest.raises(Invalid, match="not valid for this list"):
+            pagination.decode(shaped_but_never_issued, pagination.scope(None, None, None), "secret")
+    for malformed in ("abc", "a.b.c", "ab." + "b" * 42, "ab." + "b" * 43 + "\n", "ab==." + "b" * 43, "a." + "b" * 43):
+        assert not re.search(pagination.TOKEN_PATTERN, malformed), malformed
+    bad = listing["responses"]["400"]["$ref"].rsplit("/", 1)[-1]
+    assert "next_token" in doc["components"]["responses"][bad]["description"]
+    # The contract's own way to a valid token: the previous page's answer.
+    link = listing["responses"]["200"]["links"]["NextPage"]
+    assert link["operationId"] == listing["operationId"]
+    assert link["parameters"] == {"next_token": "$response.body#/next_token"}
+
+
+def test_the_two_upload_forms_are_separate_request_shapes():
+    import fnmatch
+
+    upload = openapi.raw()["paths"]["/images"]["post"]
+    bodies = upload["requestBody"]["content"]
+    assert bodies.pop("application/json")["schema"] == {"$ref": "#/components/schemas/UploadJson"}
+    assert set(bodies) == set(formats.UPLOAD_CONTENT_TYPES)
+    assert {b["schema"]["$ref"] for b in bodies.values()} == {"#/components/schemas/UploadRaw"}
+    # Every query parameter belongs to the raw form: exactly the image bodies, never JSON.
+    for parameter in upload["parameters"]:
+        media_range = parameter["x-with-media-type"]
+        assert {t for t in [*bodies, "application/json"] if fnmatch.fnmatchcase(t, media_range)} == set(bodies)
+
+
+def test_the_fuzz_lets_valid_data_be_413_exactly_where_the_contract_documents_a_413():
+    import tomllib
+
+    settings = tomllib.loads((ROOT / "devstack" / "schemathesis.toml").read_text())
+    [operations] = settings["operations"]
+    documented_413 = sorted(op["operationId"] for _, _, op in openapi.operations(openapi.raw()) if "413" in op["responses"])
+    assert sorted(operations["include-operation-id"]) == documented_413 == ["createUpload", "uploadImage"]
+    positive = operations["checks"]["positive_data_acceptance"]["expected-statuses"]
+    from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES as DEFAULT
+
+    assert sorted(positive) == sorted([*DEFAULT, "413"])  # the defaults, and only the 413 added
+    assert "413" not in settings["checks"]["negative_data_rejection"]["expected-statuses"]

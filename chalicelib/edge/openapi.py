@@ -3,7 +3,7 @@
 The file describes every AUTH_MODE at once and the default limits. `document()`
 reads it (only when asked for: nothing at import, no cost on a cold start) and
 states this deployment's answer: its security scheme, whether `user_id` is
-required, which statuses can happen at all, its presets and its size limit.
+required, which statuses can happen at all, its presets and (in words) its size limit.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
+from ..domain.upload_limits import bytes_text
 
 PATH = Path(__file__).with_name("openapi.json")
 SCHEMES = {"token": "bearerToken", "cognito": "cognitoIdToken"}
@@ -61,5 +62,9 @@ def document(settings: Settings) -> dict[str, Any]:
             schemas[body]["required"].append("user_id")
     else:
         doc["components"]["securitySchemes"] = {scheme: doc["components"]["securitySchemes"][scheme]}
-    schemas["UploadRequest"]["properties"]["size_bytes"]["maximum"] = settings.max_upload_bytes
+    # The limit is said, never a `maximum`: over it is a 413, and a schema violation is a 400.
+    schemas["UploadRequest"]["properties"]["size_bytes"]["description"] = (
+        f"The file's size in bytes. Above this deployment's limit, {bytes_text(settings.max_upload_bytes)}, "
+        "it is a 413, not a 400: the schema sets no maximum."
+    )
     return doc

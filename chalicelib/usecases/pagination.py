@@ -14,6 +14,11 @@ import json
 
 from ..domain.errors import Invalid
 
+# The shape of every token encode() makes: the payload and its 32-byte HMAC in unpadded base64url.
+# The contract carries it (chalicelib/edge/openapi.json). decode() reads every token of this shape;
+# one that was never issued for the list fails the HMAC ("not valid for this list"), a 400 all the same.
+TOKEN_PATTERN = r"^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?\.[A-Za-z0-9_-]{43}$(?!\n)"
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

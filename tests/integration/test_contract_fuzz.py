@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -35,8 +35,8 @@ def test_the_api_keeps_its_contract_under_fuzzing(own_stack, tmp_path):
     operations = len(list(openapi.operations(openapi.raw())))
     assert re.search(rf"Tested: {operations}\b", report) and "No issues found" in report, report[-5000:]  # every operation
 
-    calls = [(e["request"]["method"], urlparse(e["request"]["url"]).path, e["response"]["status"])
-             for e in json.loads(har.read_text())["log"]["entries"]]
+    entries = json.loads(har.read_text())["log"]["entries"]
+    calls = [(e["request"]["method"], urlparse(e["request"]["url"]).path, e["response"]["status"]) for e in entries]
     statuses = defaultdict(set)
     for method, path, status in calls:
         statuses[(method, re.sub(r"^/images/[^/]+", "/images/{id}", path))].add(status)
@@ -50,3 +50,14 @@ def test_the_api_keeps_its_contract_under_fuzzing(own_stack, tmp_path):
         if match and status < 300:
             followed[match.group(1)].add(method)
     assert any({"GET", "PATCH", "DELETE"} <= methods for methods in followed.values()), dict(followed)
+    # The NextPage link ran: a page's next_token, sent back, was a page (and a forged one a 400).
+    paged = {e["response"]["status"] for e in entries if e["request"]["method"] == "GET"
+             and urlparse(e["request"]["url"]).path == "/images"
+             and "next_token" in parse_qs(urlparse(e["request"]["url"]).query)}
+    assert {200, 400} <= paged, paged
+
+
+def test_the_fuzz_runs_every_check_in_every_phase(tmp_path):
+    argv = fuzz.command("http://127.0.0.1:1", tmp_path / "openapi.json", max_examples=1)
+    assert argv[argv.index("--checks") + 1] == "all"
+    assert set(argv[argv.index("--phases") + 1].split(",")) == {"examples", "coverage", "fuzzing", "stateful"}
