@@ -25,6 +25,7 @@ help:
 	@echo "make load        a bounded load run on a local stack of its own"
 	@echo "make fuzz        Schemathesis against the contract, unseeded, AUTH_MODE none and token (ARGS=)"
 	@echo "make bench       time the imaging pipelines side by side (bench/imaging.py)"
+	@echo "make scale       write units per upload and the hottest partition keys at 100-10,000 uploads/s"
 	@echo "make reprocess   regenerate variants after the presets changed (ARGS='--owner alice');"
 	@echo "                 bring a rejected original back from quarantine (ARGS='--restore IMAGE_ID')"
 	@echo "make clean       remove .venv and caches"
@@ -68,12 +69,16 @@ test-fast: venv
 resources: venv
 	$(BIN)/python scripts/bootstrap.py --stage $(STAGE)
 
-.PHONY: bench reprocess fuzz
+.PHONY: bench scale reprocess fuzz
 
 # pyvips only gives the benchmark its comparison column; nothing ships or tests with it.
 bench: venv
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/imaging.py $(ARGS)
+
+# Write units per upload and partition heat of the table design, on moto (bench/scale.py).
+scale: venv
+	$(BIN)/python bench/scale.py --before bench/scale_before.json $(ARGS)
 
 reprocess: venv
 	$(BIN)/python -m scripts.reprocess --stage $(STAGE) $(ARGS)

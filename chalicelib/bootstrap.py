@@ -15,10 +15,10 @@ from .usecases.s3_events import S3EventService
 def api(settings: Settings | None = None) -> ApiService:
     """The API's use-cases over this stage's table and bucket."""
     settings = settings or config.load()
-    return ApiService(settings, ImageStore(settings.table), BlobStore(settings.bucket))
+    return ApiService(settings, ImageStore(settings.table, shards=settings.list_shards), BlobStore(settings.bucket))
 
 
 def s3_events(settings: Settings | None = None) -> S3EventService:
     """The S3 events' use-cases over this stage's table and bucket."""
     settings = settings or config.load()
-    return S3EventService(settings, ImageStore(settings.table), BlobStore(settings.bucket))
+    return S3EventService(settings, ImageStore(settings.table, shards=settings.list_shards), BlobStore(settings.bucket))

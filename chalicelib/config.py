@@ -67,6 +67,9 @@ class Settings:
     cors_origins: tuple[str, ...] = ()  # "*" allows any origin
     signing_secret_arn: str | None = None
     secrets_max_age: int = 300  # seconds a warm container keeps a secret (a rotation's delay)
+    # Partitions each list with no owner is spread over (adapters.store): grow it freely, shrink it
+    # only after scripts/backfill.py. An admin's page reads at most list_shards x (limit + 1) entries.
+    list_shards: int = 8
 
     @property
     def preset_names(self) -> tuple[str, ...]:
@@ -191,6 +194,7 @@ def load(environment: Mapping[str, str] | None = None) -> Settings:
         signing_secret=_signing_secret(env),
         signing_secret_arn=env.get("SIGNING_SECRET_ARN") or None,
         secrets_max_age=secrets_max_age(env),
+        list_shards=_int(env, "LIST_SHARDS", 8),
         max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 25 * MB),
         max_api_upload_bytes=_int(env, "MAX_API_UPLOAD_BYTES", 4 * MB),
         max_pixels=_int(env, "MAX_PIXELS", 50_000_000),

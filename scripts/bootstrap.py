@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError  # noqa: E402
 
 from chalicelib import config  # noqa: E402
 from chalicelib.adapters import aws  # noqa: E402
-from chalicelib.adapters.store import INDEXES  # noqa: E402
+from chalicelib.adapters.store import INDEXES, SORT_KEY, partition_attr  # noqa: E402
 from chalicelib.domain import keys  # noqa: E402
 
 TTL_ATTRIBUTE = "expires_at"
@@ -56,8 +56,10 @@ def stage_environment(stage: str, config_path: Path = ROOT / ".chalice" / "confi
 
 
 def table_definition(name: str) -> dict:
-    """The table and its indexes, as CreateTable takes them (see chalicelib/adapters/store.py)."""
-    names = ["pk", "sk", "gsk"] + [f"g{i[-1]}pk" for i in INDEXES]
+    """The table and its indexes, as CreateTable takes them (see chalicelib/adapters/store.py).
+    The indexes hold keys only: a list reads the page's records with one BatchGetItem, so
+    an index entry costs one write unit and a record's change that keeps its keys none."""
+    names = ["pk", "sk", SORT_KEY] + [partition_attr(i) for i in INDEXES]
     return dict(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
@@ -67,10 +69,10 @@ def table_definition(name: str) -> dict:
             {
                 "IndexName": index,
                 "KeySchema": [
-                    {"AttributeName": f"g{index[-1]}pk", "KeyType": "HASH"},
-                    {"AttributeName": "gsk", "KeyType": "RANGE"},
+                    {"AttributeName": partition_attr(index), "KeyType": "HASH"},
+                    {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
             }
             for index in INDEXES
         ],

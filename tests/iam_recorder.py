@@ -41,8 +41,13 @@ STAGE = "dev"
 OPTION = "--iam-check"
 
 
+# A pool thread's stack holds no handler: the function that handed it the work does.
+_handed_over = threading.local()
+
+
 def _function_of_frames() -> str | None:
-    """The Lambda function whose handler is on the current call stack."""
+    """The Lambda function whose handler is on the current call stack, or that
+    submitted the work this pool thread is doing."""
     frame = sys._getframe(2)
     while frame is not None:
         if frame.f_code.co_filename == APP_FILE:
@@ -50,7 +55,29 @@ def _function_of_frames() -> str | None:
             if found:
                 return found
         frame = frame.f_back
-    return None
+    return getattr(_handed_over, "function", None)
+
+
+def _install_pool_handover() -> None:
+    """Work submitted to a ThreadPoolExecutor (a sharded list's Queries) counts
+    for the function that submitted it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    original = ThreadPoolExecutor.submit
+
+    def submit(pool, fn, /, *args, **kwargs):
+        function = _function_of_frames()
+
+        def run(*a, **kw):
+            _handed_over.function = function
+            try:
+                return fn(*a, **kw)
+            finally:
+                _handed_over.function = None
+
+        return original(pool, run, *args, **kwargs)
+
+    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
 
 
 def _handler_function(app, code) -> str | None:
@@ -119,6 +146,7 @@ class Recorder:
 
         create_client.original = original
         botocore.session.Session.create_client = create_client
+        _install_pool_handover()
 
 
 # -- hooks ---------------------------------------------------------------------

@@ -42,8 +42,8 @@ def test_bucket_expires_the_quarantine_after_the_configured_days(s3, monkeypatch
 def test_table_has_the_indexes_the_store_queries_and_a_ttl(ddb):
     table = ddb.describe_table(TableName=TABLE)["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    assert sorted(i["IndexName"] for i in table["GlobalSecondaryIndexes"]) == ["gsi1", "gsi2", "gsi3", "gsi4"]
-    assert all(i["Projection"]["ProjectionType"] == "ALL" for i in table["GlobalSecondaryIndexes"])
+    assert sorted(i["IndexName"] for i in table["GlobalSecondaryIndexes"]) == ["lists1", "lists2", "lists3", "lists4"]
+    assert all(i["Projection"]["ProjectionType"] == "KEYS_ONLY" for i in table["GlobalSecondaryIndexes"])
     ttl = ddb.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
     assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == "expires_at"
     defined = table_definition(TABLE)["GlobalSecondaryIndexes"]

@@ -92,7 +92,7 @@ def test_resources_then_destroy_round_trip_in_moto(aws, project, monkeypatch):
 
     s3, ddb = boto3.client("s3"), boto3.client("dynamodb")
     table = ddb.describe_table(TableName="imgstore-prod-images")["Table"]
-    assert sorted(i["IndexName"] for i in table["GlobalSecondaryIndexes"]) == ["gsi1", "gsi2", "gsi3", "gsi4"]
+    assert sorted(i["IndexName"] for i in table["GlobalSecondaryIndexes"]) == ["lists1", "lists2", "lists3", "lists4"]
     for n in range(3):
         s3.put_object(Bucket=env["IMAGES_BUCKET"], Key=f"uploads/a/{n}.jpg", Body=b"x")
     assert deploy.resources("prod", None, None, path=config)["AUTH_MODE"] == "none"  # an update changes nothing

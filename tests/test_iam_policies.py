@@ -55,8 +55,8 @@ def test_operations_map_to_the_actions_iam_checks():
     transact = {"TransactItems": [{"Put": {"TableName": TABLE}}, {"Delete": {"TableName": TABLE}}]}
     assert [n.action for n in iam.needs("dynamodb", "TransactWriteItems", transact)] == [
         "dynamodb:PutItem", "dynamodb:DeleteItem"]
-    assert iam.needs("dynamodb", "Query", {"TableName": TABLE, "IndexName": "gsi2"}) == [
-        iam.Need("dynamodb:Query", f"{T}/index/gsi2")]
+    assert iam.needs("dynamodb", "Query", {"TableName": TABLE, "IndexName": "lists2"}) == [
+        iam.Need("dynamodb:Query", f"{T}/index/lists2")]
     assert iam.needs("s3", "CopyObject", {"Bucket": "b", "Key": "k2", "CopySource": {"Bucket": "b", "Key": "k1"}}) == [
         iam.Need("s3:GetObject", "arn:aws:s3:::b/k1"), iam.Need("s3:PutObject", "arn:aws:s3:::b/k2")]
     assert iam.needs("sqs", "SendMessage", {})[0].action == "unknown:sqs.SendMessage"

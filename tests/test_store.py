@@ -91,10 +91,15 @@ def test_a_cursor_from_another_list_is_refused_not_sent(store):
         store.create(make(owner="alice", n=i))
     page = store.list(owner="alice", tag=None, status=None, limit=1)
     assert page.cursor and store.list(owner="alice", tag=None, status=None, limit=1, cursor=page.cursor).records
-    foreign = json.dumps({**json.loads(page.cursor), "g2pk": "O#bob"})
+    foreign = json.dumps({**json.loads(page.cursor), "list": "O#bob"})
     with pytest.raises(Invalid, match="the cursor does not belong to this list"):
         store.list(owner="alice", tag=None, status=None, limit=1, cursor=foreign)
+    shard = json.dumps({**json.loads(page.cursor), "shards": ["99"]})
+    with pytest.raises(Invalid, match="the cursor does not belong to this list"):
+        store.list(owner="alice", tag=None, status=None, limit=1, cursor=shard)
     with pytest.raises(Invalid, match="the cursor is malformed"):
+        store.list(owner="alice", tag=None, status=None, limit=1, cursor=json.dumps({"list": "O#alice", "after": "x", "shards": [""]}))
+    with pytest.raises(Invalid, match="the cursor does not belong to this list"):
         store.list(owner=None, tag="x", status=None, limit=1, cursor=page.cursor)
     with pytest.raises(Invalid, match="the cursor is malformed"):
         store.list(owner="alice", tag=None, status=None, limit=1, cursor="not json")

@@ -5,22 +5,28 @@ One table, keys `pk`/`sk`:
     pk=IMG#{id}  sk=IMAGE       the record
     pk=IMG#{id}  sk=TAG#{tag}   one per tag (a GSI cannot index a list)
 
-Four GSIs (`gsi1`..`gsi4`, partition `g1pk`..`g4pk`, shared sort key `gsk` =
-`{created_at}#{id}`) give every filter combination its own partition, so each
-list form is a single Query, newest first, reading at most limit+1 items:
+Four GSIs (`lists1`..`lists4`, partition `l1pk`..`l4pk`, shared sort key `gsk` =
+`{created_at}#{id}`, keys only) give every filter combination its own partition:
 
-    gsi1: all images | tag          gsi3: status | tag+status
-    gsi2: owner | owner+tag         gsi4: owner+status | owner+tag+status
+    lists1: all images | tag          lists3: status | tag+status
+    lists2: owner | owner+tag         lists4: owner+status | owner+tag+status
 
 Record items carry the partitions without a tag, tag items those with one.
-Records being deleted carry none, so they drop out of every list at once.
+Records being deleted carry none, so they drop out of every list at once. The
+partitions with no owner end in a shard number from the image id (`IMG#3`,
+`T#cat#S#ready#5`), so no key takes every upload's writes; their lists are
+merged from the shards. Pages are newest first and read at most limit+1 entries
+per partition they query, then the records with one BatchGetItem. See
+docs/data-model.md#scale for the write units this costs.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -31,13 +37,22 @@ from ..domain.errors import Conflict, Invalid
 from ..domain.records import ImageRecord
 from . import aws
 
-INDEXES = ("gsi1", "gsi2", "gsi3", "gsi4")
+INDEXES = ("lists1", "lists2", "lists3", "lists4")
+SORT_KEY = "gsk"
+# Lists with no owner are spread over this many partitions (`IMG#{n}`, `S#{status}#{n}`,
+# `T#{tag}#{n}`, `T#{tag}#S#{status}#{n}`), n from the image id: no key takes every
+# upload's writes. It may grow at any time (reads cover every shard below it, and an
+# item keeps its n until its next save); shrinking it needs scripts/backfill.py first.
+DEFAULT_SHARDS = 8
+LEGACY_KEYS = ("g1pk", "g2pk", "g3pk", "g4pk")  # the earlier design's, on gsi1-gsi4 (ALL)
+_LIST_KEYS = (SORT_KEY, *(f"l{i[-1]}pk" for i in INDEXES))  # every item attribute an index keys on
 _ser = TypeSerializer()
 _de = TypeDeserializer()
+_POSITION = re.compile(r"^[^#]+#[0-9a-f]{32}$")
 
 
 def index_for(owner: str | None, tag: str | None, status: str | None) -> tuple[str, str]:
-    """The index and partition value that list exactly these filters."""
+    """The index and partition value (before any shard suffix) that list exactly these filters."""
     parts = []
     if owner:
         parts.append(f"O#{owner}")
@@ -46,15 +61,24 @@ def index_for(owner: str | None, tag: str | None, status: str | None) -> tuple[s
     if status:
         parts.append(f"S#{status}")
     number = 1 + (1 if owner else 0) + (2 if status else 0)
-    return f"gsi{number}", "#".join(parts) or "IMG"
+    return f"lists{number}", "#".join(parts) or "IMG"
 
 
-def _index_attrs(owner: str, tag: str | None, status: str, sort_key: str) -> dict[str, str]:
-    attrs = {"gsk": sort_key}
+def partition_attr(index: str) -> str:
+    return f"l{index[-1]}pk"
+
+
+def shard_of(image_id: str, shards: int) -> int:
+    """The shard of an image's entries in the lists with no owner: from its (random) id."""
+    return int(image_id[:8], 16) % shards
+
+
+def _index_attrs(image_id: str, owner: str, tag: str | None, status: str, sort_key: str, shards: int) -> dict:
+    attrs = {SORT_KEY: sort_key}
     for with_owner in (False, True):
         for with_status in (False, True):
             name, value = index_for(owner if with_owner else None, tag, status if with_status else None)
-            attrs[f"g{name[-1]}pk"] = value
+            attrs[partition_attr(name)] = value if with_owner else f"{value}#{shard_of(image_id, shards)}"
     return attrs
 
 
@@ -80,29 +104,44 @@ class Page:
     cursor: str | None  # opaque: where the next page starts, or None after the last
 
 
-def _cursor(last_key: dict[str, str]) -> str:
-    return json.dumps(last_key, separators=(",", ":"), sort_keys=True)
-
-
-def _start_key(cursor: str, key_names: set[str], partition_attr: str, partition: str) -> dict[str, str]:
-    """The ExclusiveStartKey a cursor names. DynamoDB answers a start key from another
-    partition with an error, not an empty page: refuse it here, whatever signed it."""
+def _read_cursor(cursor: str, partition: str, ranges: Sequence[str]) -> tuple[str, list[str]]:
+    """The sort key of the last item shown, and the partitions (shards) that may hold
+    more after it. One position serves every shard: whatever a shard holds above it was
+    shown, so newer uploads never slip into later pages. A shard added since the first
+    page holds only newer items, so a cursor that does not name it skips it. DynamoDB
+    answers a start key from another partition with an error, not an empty page: refuse
+    one here, whatever signed it."""
     try:
-        key = json.loads(cursor)
+        found = json.loads(cursor)
     except ValueError:
-        key = None
-    if not isinstance(key, dict) or set(key) != key_names or not all(isinstance(v, str) for v in key.values()):
+        found = None
+    if (
+        not isinstance(found, dict)
+        or set(found) != {"list", "after", "shards"}
+        or not isinstance(found["after"], str)
+        or not _POSITION.match(found["after"])
+        or not isinstance(found["shards"], list)
+        or not all(isinstance(r, str) for r in found["shards"])
+    ):
         raise Invalid("the cursor is malformed")
-    if key[partition_attr] != partition:
+    if found["list"] != partition or not set(found["shards"]) <= set(ranges):
         raise Invalid("the cursor does not belong to this list")
-    return key
+    return found["after"], found["shards"]
+
+
+def _write_cursor(partition: str, after: str, shards: list[str]) -> str | None:
+    if not shards:
+        return None
+    return json.dumps({"list": partition, "after": after, "shards": shards}, separators=(",", ":"), sort_keys=True)
 
 
 class ImageStore:
-    def __init__(self, table: str, client: Any = None):
-        """`client`: a DynamoDB client to use instead of the shared, lazily made one."""
+    def __init__(self, table: str, client: Any = None, shards: int = DEFAULT_SHARDS):
+        """`client`: a DynamoDB client to use instead of the shared, lazily made one;
+        `shards`: how many partitions the lists with no owner are spread over."""
         self.table = table
         self._client = client
+        self.shards = shards
 
     @property
     def _db(self):
@@ -124,29 +163,56 @@ class ImageStore:
         cursor: str | None = None,
         oldest_first: bool = False,
     ) -> Page:
-        """Newest first (or oldest first). One Query of at most limit+1 items (the extra one
-        only tells whether another page exists). `cursor` is a page's own, or
-        Invalid."""
+        """Newest first, or oldest first with `oldest_first`. A list with an owner is one
+        partition: one Query of at most limit+1 index entries. One without is merged from
+        its shards: one Query of at most limit+1 entries per shard, so at most
+        shards x (limit+1) in all (the extra one only tells whether the shard has more).
+        Then one BatchGetItem of the page's records. `cursor` is a page's own, or Invalid."""
         index, partition = index_for(owner, tag, status)
-        key_names = {"pk", "sk", "gsk", f"g{index[-1]}pk"}
-        start_key = _start_key(cursor, key_names, f"g{index[-1]}pk", partition) if cursor is not None else None
-        params: dict[str, Any] = dict(
-            TableName=self.table,
-            IndexName=index,
-            KeyConditionExpression="#p = :p",
-            ExpressionAttributeNames={"#p": f"g{index[-1]}pk"},
-            ExpressionAttributeValues={":p": {"S": partition}},
-            ScanIndexForward=oldest_first,
-            Limit=limit + 1,
-        )
-        if start_key:
-            params["ExclusiveStartKey"] = _dump(start_key)
-        items = [_load(i) for i in self._db.query(**params)["Items"]]
-        more = len(items) > limit
-        items = items[:limit]
-        next_cursor = _cursor({k: items[-1][k] for k in key_names}) if more else None
-        records = self._get_many([i["image_id"] for i in items]) if tag else [ImageRecord.from_item(i) for i in items]
-        return Page(records, next_cursor)
+        ranges = [""] if owner else [str(n) for n in range(self.shards)]
+        after, live = _read_cursor(cursor, partition, ranges) if cursor is not None else (None, ranges)
+
+        def query(shard: str) -> tuple[str, list[str], bool]:
+            value = f"{partition}#{shard}" if shard else partition
+            params: dict[str, Any] = dict(
+                TableName=self.table,
+                IndexName=index,
+                KeyConditionExpression="#p = :p",
+                ExpressionAttributeNames={"#p": partition_attr(index)},
+                ExpressionAttributeValues={":p": {"S": value}},
+                ScanIndexForward=oldest_first,
+                Limit=limit + 1,
+            )
+            if after is not None:  # a position, not necessarily an item of this shard
+                sk = f"TAG#{tag}" if tag else "IMAGE"
+                start = {**_key(after.rsplit("#", 1)[1], sk), partition_attr(index): value, SORT_KEY: after}
+                params["ExclusiveStartKey"] = _dump(start)
+            reply = self._db.query(**params)
+            return shard, [i[SORT_KEY]["S"] for i in reply["Items"]], "LastEvaluatedKey" in reply
+
+        if len(live) > 1:
+            with ThreadPoolExecutor(max_workers=min(len(live), 16)) as pool:
+                replies = list(pool.map(query, live))
+        else:
+            replies = [query(shard) for shard in live]
+        shown = sorted(
+            ((sort_key, shard) for shard, found, _ in replies for sort_key in found), reverse=not oldest_first
+        )[:limit]
+        more = [
+            shard
+            for shard, found, truncated in replies
+            if truncated or sum(1 for _, s in shown if s == shard) < len(found)
+        ]
+        records = self._get_many([sort_key.rsplit("#", 1)[1] for sort_key, _ in shown])
+        # An index lags its table a little: skip an entry whose record no longer matches.
+        records = [
+            r
+            for r in records
+            if (owner is None or r.owner == owner)
+            and (tag is None or tag in r.tags)
+            and (status is None or r.status == status)
+        ]
+        return Page(records, _write_cursor(partition, shown[-1][0], more) if shown else None)
 
     def _get_many(self, image_ids: Sequence[str]) -> Sequence[ImageRecord]:
         """Records in the order given; ids whose record vanished are skipped."""
@@ -178,9 +244,16 @@ class ImageStore:
         """Replace `previous` with `record`; Conflict if someone saved in between."""
         record = replace(record, version=previous.version + 1, deleting=False)
         stale = [t for t in previous.tags if t not in record.tags]
+        # Only the tag items that change: most saves (new variants, a title) write the record alone,
+        # without a transaction's double price. A record being deleted has lost its tag items.
+        changed = [
+            t
+            for t in record.tags
+            if previous.deleting or t not in previous.tags or self._tag_item(record, t) != self._tag_item(previous, t)
+        ]
         self._transact(
             [self._put_record(record, "#v = :v", previous.version)]
-            + [self._put_tag(record, t) for t in record.tags]
+            + [self._put_tag(record, t) for t in changed]
             + [self._delete(record.image_id, f"TAG#{t}") for t in stale]
         )
         return record
@@ -199,7 +272,7 @@ class ImageStore:
             reply = self._db.update_item(
                 TableName=self.table,
                 Key=_dump(_key(record.image_id)),
-                UpdateExpression="SET #d = :yes, #v = #v + :one REMOVE gsk, g1pk, g2pk, g3pk, g4pk",
+                UpdateExpression=f"SET #d = :yes, #v = #v + :one REMOVE {', '.join(_LIST_KEYS)}",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames={"#d": "deleting", "#v": "version"},
                 ExpressionAttributeValues={":yes": {"BOOL": True}, ":one": {"N": "1"}},
@@ -222,26 +295,79 @@ class ImageStore:
             [self._delete(record.image_id)] + [self._delete(record.image_id, f"TAG#{t}") for t in record.tags]
         )
 
+    # -- migration (scripts/backfill.py) ----------------------------------------
+
+    def refresh_list_keys(self, item: dict[str, Any]) -> str:
+        """Give one stored item (DynamoDB JSON, as a Scan returns it) the list keys this
+        version writes, and drop the earlier design's (`g1pk`..`g4pk`). Idempotent: says
+        "unchanged" when there is nothing to do, "updated" or "removed" (a tag item whose
+        record is gone, being deleted or no longer has the tag) otherwise. A record saved
+        meanwhile already carries the right keys: its condition fails and it is "unchanged"."""
+        plain = _load(item)
+        image_id, sk = plain["pk"].removeprefix("IMG#"), plain["sk"]
+        record = ImageRecord.from_item(plain) if sk == "IMAGE" else self.get(image_id)
+        tag = sk.removeprefix("TAG#") if sk.startswith("TAG#") else None
+        if tag is not None and (record is None or record.deleting or tag not in record.tags):
+            self._db.delete_item(TableName=self.table, Key=_dump(_key(image_id, sk)))
+            return "removed"
+        assert record is not None
+        wanted = {} if record.deleting else self.index_attrs(record, tag)
+        current = {k: plain[k] for k in (*_LIST_KEYS, *LEGACY_KEYS) if k in plain}
+        if current == wanted:
+            return "unchanged"
+        names = {f"#a{i}": k for i, k in enumerate(wanted)}
+        values = {f":a{i}": {"S": v} for i, v in enumerate(wanted.values())}
+        gone = [k for k in current if k not in wanted]
+        update = " ".join(
+            part
+            for part in (
+                "SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(wanted))) if wanted else "",
+                "REMOVE " + ", ".join(gone) if gone else "",
+            )
+            if part
+        )
+        condition = "attribute_exists(pk)"
+        if tag is None:  # the record as scanned: a save since wrote its keys itself
+            condition += " AND #v = :v"
+            names["#v"] = "version"
+            values[":v"] = {"N": str(record.version)}
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=_dump(_key(image_id, sk)),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return "unchanged"
+            raise
+        return "updated"
+
     # -- items -------------------------------------------------------------
 
     def _put_record(self, record: ImageRecord, condition: str, version: int | None = None) -> dict:
         item = {**record.to_item(), **_key(record.image_id)}
         if not record.deleting:
-            item.update(_index_attrs(record.owner, None, record.status, _sort_key(record)))
+            item.update(self.index_attrs(record, None))
         put: dict[str, Any] = {"TableName": self.table, "Item": _dump(item), "ConditionExpression": condition}
         if version is not None:
             put["ExpressionAttributeNames"] = {"#v": "version"}
             put["ExpressionAttributeValues"] = {":v": {"N": str(version)}}
         return {"Put": put}
 
+    def index_attrs(self, record: ImageRecord, tag: str | None) -> dict[str, str]:
+        """The list keys of the record's item (tag None) or of one of its tag items."""
+        return _index_attrs(record.image_id, record.owner, tag, record.status, _sort_key(record), self.shards)
+
+    def _tag_item(self, record: ImageRecord, tag: str) -> dict[str, Any]:
+        return {**_key(record.image_id, f"TAG#{tag}"), "image_id": record.image_id, "tag": tag,
+                **self.index_attrs(record, tag)}  # fmt: skip
+
     def _put_tag(self, record: ImageRecord, tag: str) -> dict:
-        item = {
-            **_key(record.image_id, f"TAG#{tag}"),
-            "image_id": record.image_id,
-            "tag": tag,
-            **_index_attrs(record.owner, tag, record.status, _sort_key(record)),
-        }
-        return {"Put": {"TableName": self.table, "Item": _dump(item)}}
+        return {"Put": {"TableName": self.table, "Item": _dump(self._tag_item(record, tag))}}
 
     def _delete(self, image_id: str, sk: str = "IMAGE") -> dict:
         return {"Delete": {"TableName": self.table, "Key": _dump(_key(image_id, sk))}}
