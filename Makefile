@@ -24,7 +24,8 @@ help:
 	@echo "make postman     run the Postman collection against a running \`make run\`"
 	@echo "make load        a bounded load run on a local stack of its own"
 	@echo "make fuzz        Schemathesis against the contract, unseeded, AUTH_MODE none and token (ARGS=)"
-	@echo "make bench       time the imaging pipelines side by side (bench/imaging.py)"
+	@echo "make bench       time the imaging pipelines side by side (bench/imaging.py), then renditions"
+	@echo "                 on a miss against pyvips (bench/delivery.py; make bench-delivery alone)"
 	@echo "make scale       write units per upload and the hottest partition keys at 100-10,000 uploads/s"
 	@echo "make reprocess   regenerate variants after the presets changed (ARGS='--owner alice');"
 	@echo "                 bring a rejected original back from quarantine (ARGS='--restore IMAGE_ID')"
@@ -69,12 +70,18 @@ test-fast: venv
 resources: venv
 	$(BIN)/python scripts/bootstrap.py --stage $(STAGE)
 
-.PHONY: bench scale reprocess fuzz
+.PHONY: bench bench-delivery scale reprocess fuzz
 
 # pyvips only gives the benchmark its comparison column; nothing ships or tests with it.
 bench: venv
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/imaging.py $(ARGS)
+	$(BIN)/python bench/delivery.py $(DELIVERY_ARGS)
+
+# The delivery table alone (renditions on a miss against pyvips; docs/delivery.md).
+bench-delivery: venv
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	$(BIN)/python bench/delivery.py $(DELIVERY_ARGS)
 
 # Write units per upload and partition heat of the table design, on moto (bench/scale.py).
 scale: venv
@@ -131,6 +138,8 @@ deploy: venv
 	$(AWS) $(BIN)/python scripts/deploy.py gateway --stage $(STAGE)
 	$(AWS) $(BIN)/python scripts/deploy.py destinations --stage $(STAGE)
 	$(AWS) $(BIN)/python scripts/deploy.py web --stage $(STAGE)
+	$(AWS) $(BIN)/python scripts/deploy.py delivery --stage $(STAGE)
+	$(AWS) $(BIN)/chalice deploy --stage $(STAGE)
 
 # chalice delete first: it removes the functions, the API and the bucket's
 # notifications; then the stack (emptied bucket, table, secret or user pool).

@@ -4,13 +4,15 @@ from chalice import Chalice
 
 from chalicelib import bootstrap, deployment
 from chalicelib.auth import gateway
-from chalicelib.edge import cors, http, openapi, telemetry, validation
+from chalicelib.delivery import function_url, options
+from chalicelib.edge import cors, delivery, http, openapi, telemetry, validation
 from chalicelib.edge.http import Call
 
 app = Chalice(app_name="imgstore")
 app.api.binary_types.extend(http.EXTRA_BINARY_TYPES)
 # Outermost first: the log line sees the final response, CORS headers go on errors too.
 app.register_middleware(telemetry.log_request, "http")
+app.register_middleware(http.head_without_body, "http")
 app.register_middleware(cors.add_headers, "http")
 app.register_middleware(http.json_errors(app.routes), "http")
 app.register_middleware(telemetry.log_s3_event, "s3")
@@ -51,18 +53,39 @@ def create_upload(call: Call):
 
 @route("/images", ["GET"], authorizer=authorizer, query=None)
 def list_images(call: Call):
-    return call.api.list(call.caller, validation.list_query(call.params))
+    return call.api.list(call.caller, validation.list_query(call.params), delivery_base=call.url_for(""))
 
 
 @route("/images/{image_id}", ["GET"], authorizer=authorizer, query=None)
 def get_image(call: Call, image_id):
-    return call.api.get(call.caller, image_id, download=validation.download_flag(call.params))
+    download = validation.download_flag(call.params)
+    return call.api.get(call.caller, image_id, download=download, delivery_base=call.url_for(""))
 
 
-@route("/images/{image_id}/file", ["GET"], authorizer=authorizer, query=None)
+@route("/images/{image_id}/file", ["GET", "HEAD"], authorizer=authorizer, query=None)
 def get_image_file(call: Call, image_id):
     variant = validation.variant_name(call.params, call.settings)
-    return http.redirect(call.api.file_url(call.caller, image_id, variant))
+    return delivery.redirect(call.api.file_url(call.caller, image_id, variant), "no-store")
+
+
+@route("/images/{image_id}/url", ["GET"], authorizer=authorizer, query=options.OPTION_NAMES)
+def get_rendition_url(call: Call, image_id):
+    asked = options.parse(call.params, call.settings.max_rendition_dimension)
+    return {"url": call.api.rendition_url(call.caller, image_id, asked, delivery_base=call.url_for(""))}
+
+
+# -- renditions: signed URLs, no authorizer (the signature is the capability) ---------------
+
+
+@route("/r/{image_id}/{version}/{rendition}/{signature}", ["GET", "HEAD"], query=None)
+def get_rendition(call: Call, image_id, version, rendition, signature):
+    return delivery.serve(call, f"/r/{image_id}/{version}/{rendition}/{signature}", renderer)
+
+
+@app.lambda_function(name="renderer")
+def renderer(event, context):
+    """The renderer: CloudFront's origin on a miss (its Function URL), and the API's in-process."""
+    return function_url.handle(event, bootstrap.renditions(renderer=True))
 
 
 @route("/images/{image_id}", ["PATCH"], content_types=[http.JSON], authorizer=authorizer)

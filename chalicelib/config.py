@@ -70,6 +70,17 @@ class Settings:
     # Partitions each list with no owner is spread over (adapters.store): grow it freely, shrink it
     # only after scripts/backfill.py. An admin's page reads at most list_shards x (limit + 1) entries.
     list_shards: int = 8
+    # Renditions (chalicelib/delivery, imaging/renditions.py): the largest width or height,
+    # and how long an AVIF may be predicted to take to encode before WebP is served instead.
+    max_rendition_dimension: int = 4096
+    avif_budget_ms: int = 2500
+    # Rendition URLs (chalicelib/delivery): the signing keys (DELIVERY_KEYS JSON, or the
+    # secret DELIVERY_KEYS_ARN names), how long a URL lives past its window (0: never
+    # expires), and where they are served (the CDN's origin; else the API itself).
+    delivery_keys: str | None = None
+    delivery_keys_arn: str | None = None
+    delivery_url_ttl: int = 0
+    delivery_base_url: str = ""
 
     @property
     def preset_names(self) -> tuple[str, ...]:
@@ -207,7 +218,27 @@ def load(environment: Mapping[str, str] | None = None) -> Settings:
         auth_mode=auth_mode(env.get("AUTH_MODE")),
         admin_group=env.get("ADMIN_GROUP") or "admins",
         cors_origins=_origins(env.get("CORS_ALLOW_ORIGINS")),
+        max_rendition_dimension=_int(env, "MAX_RENDITION_DIMENSION", 4096),
+        avif_budget_ms=_int(env, "AVIF_BUDGET_MS", 2500),
+        delivery_keys=_delivery_keys(env),
+        delivery_keys_arn=env.get("DELIVERY_KEYS_ARN") or None,
+        delivery_url_ttl=_non_negative(env, "DELIVERY_URL_TTL", 0),
+        delivery_base_url=(env.get("DELIVERY_BASE_URL") or "").rstrip("/"),
     )
+
+
+def _non_negative(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    if not raw.isdigit():
+        raise RuntimeError(f"{name} must be a whole number of seconds (0 or more), got {raw!r}")
+    return int(raw)
+
+
+def _delivery_keys(env: Mapping[str, str]) -> str | None:
+    """DELIVERY_KEYS (delivery/keyring.py refuses the derived fallback on Lambda)."""
+    return env.get("DELIVERY_KEYS") or None
 
 
 def quarantine_days(env: Mapping[str, str]) -> int:

@@ -4,6 +4,7 @@
     python scripts/deploy.py gateway --stage prod
     python scripts/deploy.py destinations --stage prod
     python scripts/deploy.py web --stage prod
+    python scripts/deploy.py delivery --stage prod
     python scripts/deploy.py destroy --stage prod [--yes]
 
 `make deploy` runs: resources (the CloudFormation stack infra/resources.yaml,
@@ -12,7 +13,11 @@ its outputs written into the stage's environment variables in
 then gateway (the JSON and CORS shape of errors API Gateway answers itself)
 destinations (where the S3 handlers' events go after their last retry), then
 web (the bucket's CORS rules also allow the web app's origin, the API's URL
-or its custom domain, which exists only once `chalice deploy` has run).
+or its custom domain, which exists only once `chalice deploy` has run; and the
+delivery distribution is made in front of the bucket and the renderer, which
+also exists only then), delivery (the signing keys copied into the edge's
+KeyValueStore; the delivery domain printed), and `chalice deploy` once more, so
+the functions know the domain (DELIVERY_BASE_URL).
 `make destroy` runs `chalice delete`, then destroy (empty the bucket, delete
 the stack and the functions' log groups). Credentials and region come from the
 usual AWS environment (AWS_PROFILE, AWS_REGION, ...).
@@ -111,6 +116,10 @@ def stage_variables(outputs: dict[str, str], auth_mode: str, origins: str) -> di
         variables["AUTH_TOKEN_SECRET_ARN"] = outputs["TokenSecretArn"]
     if auth_mode == "cognito":
         variables["USER_POOL_ARN"] = outputs["UserPoolArn"]
+    if outputs.get("DeliveryKeysSecretArn"):  # signs rendition URLs
+        variables["DELIVERY_KEYS_ARN"] = outputs["DeliveryKeysSecretArn"]
+    if outputs.get("DeliveryDomain"):  # where renditions are served, once the distribution exists
+        variables["DELIVERY_BASE_URL"] = f"https://{outputs['DeliveryDomain']}"
     return variables
 
 
@@ -149,6 +158,17 @@ def app_url(stage: str, project: Path = ROOT, region: str | None = None) -> str 
     return None
 
 
+def renderer_arn(stage: str, project: Path = ROOT) -> str:
+    """The renderer Lambda's ARN from the stage's last `chalice deploy`; "" before it."""
+    deployed = project / ".chalice" / "deployed" / f"{stage}.json"
+    if not deployed.exists():
+        return ""
+    for resource in json.loads(deployed.read_text())["resources"]:
+        if resource.get("resource_type") == "lambda_function" and resource.get("name") == "renderer":
+            return resource.get("lambda_arn", "")
+    return ""
+
+
 def origin_of(url: str | None) -> str:
     """scheme://host[:port] of `url`; "" for None."""
     if not url:
@@ -180,6 +200,9 @@ def resources(
     if app_origin is None:
         app_origin = origin_of(app_url(stage, path.parent.parent, session.region_name))
     parameters = {
+        # Once the renderer exists (after the first `chalice deploy`), every deploy keeps
+        # the distribution in front of it.
+        "RendererFunctionArn": renderer_arn(stage, path.parent.parent),
         "Stage": stage,
         "CorsAllowOrigins": origins,
         "AuthMode": auth_mode,
@@ -278,6 +301,39 @@ def web(stage: str, session=None, path: Path = CONFIG) -> str:
     return url
 
 
+# -- delivery ----------------------------------------------------------------------
+
+
+def delivery(stage: str, session=None) -> str:
+    """Copy the stage's rendition signing keys into the edge's KeyValueStore (the
+    viewer-request function verifies with them) and return the delivery domain."""
+    session = session or _session()
+    outputs = stack_outputs(session.client("cloudformation"), stage)
+    if not outputs.get("DeliveryDomain"):
+        raise SystemExit(f"stage '{stage}' has no delivery distribution yet: run make deploy (its web step makes it)")
+    secret = session.client("secretsmanager").get_secret_value(SecretId=outputs["DeliveryKeysSecretArn"])
+    from botocore.exceptions import MissingDependencyException
+
+    try:
+        sync_keys(session.client("cloudfront-keyvaluestore"), outputs["DeliveryKeyStoreArn"], secret["SecretString"])
+    except MissingDependencyException:  # the KeyValueStore API signs with SigV4A: boto3 needs the CRT
+        raise SystemExit("the edge's keys need the AWS CRT: .venv/bin/pip install awscrt, then make deploy") from None
+    return f"https://{outputs['DeliveryDomain']}"
+
+
+def sync_keys(kvs, store_arn: str, secret_string: str) -> None:
+    """The KeyValueStore holds exactly the secret's keys (id -> secret), never `current`:
+    new ones put, retired ones deleted, so a rotation reaches the edge the same way."""
+    keyring = json.loads(secret_string)
+    wanted = {k: v for k, v in keyring.items() if k != "current"}
+    described = kvs.describe_key_value_store(KvsARN=store_arn)
+    etag = described["ETag"]
+    present = {item["Key"] for item in kvs.list_keys(KvsARN=store_arn).get("Items", [])}
+    puts = [{"Key": k, "Value": v} for k, v in wanted.items()]
+    deletes = [{"Key": k} for k in sorted(present - set(wanted))]
+    kvs.update_keys(KvsARN=store_arn, IfMatch=etag, Puts=puts, Deletes=deletes)
+
+
 # -- destroy ---------------------------------------------------------------------
 
 
@@ -351,7 +407,7 @@ def confirm(stage: str, answer: str | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("resources", "gateway", "destinations", "web", "confirm", "destroy"):
+    for name in ("resources", "gateway", "destinations", "web", "delivery", "confirm", "destroy"):
         command = commands.add_parser(name)
         command.add_argument("--stage", required=True)
         if name == "resources":
@@ -370,6 +426,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "web":
         url = web(args.stage)
         print(f"the bucket allows uploads from {origin_of(url)}\nOpen the web app: {url}")
+    elif args.command == "delivery":
+        print(f"the edge verifies rendition URLs with the stage's keys\nDelivery domain: {delivery(args.stage)}")
     elif args.command == "confirm":
         confirm(args.stage, args.answer)
     else:

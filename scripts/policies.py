@@ -26,7 +26,7 @@ from scripts.bootstrap import stage_environment  # noqa: E402
 
 # function -> [(actions, resource kinds)]; every action applies to every kind.
 # Kinds: table, indexes, uploads, processed, quarantine, list-processed
-# (ListBucket on processed/ only), secret (the token secret), signing-secret.
+# (ListBucket on processed/ only), secret (the token secret), signing-secret, delivery-keys.
 # No function may read quarantine/: nothing in it is ever served.
 FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
     "api_handler": [
@@ -45,7 +45,7 @@ FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
         (["s3:GetObject", "s3:DeleteObject"], ["uploads", "processed"]),  # presigned GETs; delete
         (["s3:ListBucket"], ["list-processed"]),  # variants of older versions, on delete
         (["s3:DeleteObject"], ["quarantine"]),  # a rejected image's original, on delete
-        (["secretsmanager:GetSecretValue"], ["signing-secret"]),  # signs next_token
+        (["secretsmanager:GetSecretValue"], ["signing-secret", "delivery-keys"]),  # next_token; rendition URLs
     ],
     "on_upload": [
         (["dynamodb:GetItem", "dynamodb:PutItem"], ["table"]),
@@ -62,6 +62,15 @@ FUNCTIONS: dict[str, list[tuple[list[str], list[str]]]] = {
     ],
     "token_authorizer": [
         (["secretsmanager:GetSecretValue"], ["secret"]),
+    ],
+    # Behind CloudFront (and the API, in-process, locally): reads the record, the stored
+    # rendition, the original or a variant to render from; writes only renditions (and
+    # removes one it wrote for an image deleted meanwhile).
+    "renderer": [
+        (["dynamodb:GetItem"], ["table"]),
+        (["s3:GetObject"], ["uploads", "processed"]),
+        (["s3:PutObject", "s3:DeleteObject"], ["processed"]),
+        (["secretsmanager:GetSecretValue"], ["delivery-keys"]),  # verifies rendition URLs
     ],
 }
 
@@ -98,6 +107,9 @@ def _resources(kind: str, stage: str, env: dict[str, str]) -> list[str]:
         ],
         "signing-secret": [
             env.get("SIGNING_SECRET_ARN") or f"arn:aws:secretsmanager:*:*:secret:imgstore-{stage}-signing-*"
+        ],
+        "delivery-keys": [
+            env.get("DELIVERY_KEYS_ARN") or f"arn:aws:secretsmanager:*:*:secret:imgstore-{stage}-delivery-keys-*"
         ],
     }[kind]
 

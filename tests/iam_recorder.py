@@ -84,8 +84,10 @@ def _handler_function(app, code) -> str | None:
     if app is None:
         return None
     sources = {s.name for s in app.event_sources} | {a.name for a in app.builtin_auth_handlers}
+    sources |= {f.name for f in getattr(app, "pure_lambda_functions", [])}  # the renderer
     for name, handler in app.handler_map.items():
         func = getattr(handler, "func", handler)
+        func = getattr(func, "_original_func", func)  # @app.lambda_function's wrapper (the renderer)
         while func is not None:  # a route's view sits inside the registrar's wrappers
             if getattr(func, "__code__", None) is code:
                 return name if name in sources else "api_handler"

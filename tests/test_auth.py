@@ -174,7 +174,9 @@ def test_every_data_route_needs_the_authorizer_and_preflights_do_not(monkeypatch
     for path, methods in app.routes.items():
         for method, entry in methods.items():
             # Public: liveness, the contract, and the web app's page, files and config; the data is not.
-            open_route = method == "OPTIONS" or path in ("/health", "/openapi.json", "/", "/app/{name}", "/client-config")
+            # A rendition URL is its own credential: its signature (docs/delivery.md).
+            open_route = method == "OPTIONS" or path in ("/health", "/openapi.json", "/", "/app/{name}", "/client-config",
+                                                         "/r/{image_id}/{version}/{rendition}/{signature}")
             assert (entry.authorizer is None) == open_route, (method, path)
             if not open_route:
                 assert entry.authorizer.name == "token_authorizer"

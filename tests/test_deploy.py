@@ -214,11 +214,13 @@ def _shellcheck(commands: list[str]) -> None:
     assert result.returncode == 0, result.stdout
 
 
-def test_make_deploy_runs_the_stack_then_chalice_then_the_gateway_destinations_and_web_app():
+def test_make_deploy_runs_the_stack_then_chalice_then_the_gateway_destinations_web_app_and_delivery():
     commands = _make("deploy", "STAGE=prod", "AUTH_MODE=cognito", "CORS_ALLOW_ORIGINS=https://a.example,https://b.example")
     assert [c.split(".venv/bin/")[1].split(" --stage")[0] for c in commands] == [
         "python scripts/deploy.py resources", "chalice deploy", "python scripts/deploy.py gateway",
-        "python scripts/deploy.py destinations", "python scripts/deploy.py web"]
+        "python scripts/deploy.py destinations", "python scripts/deploy.py web",
+        # the distribution exists from the web step on: its keys at the edge, its domain in the functions
+        "python scripts/deploy.py delivery", "chalice deploy"]
     assert "--auth-mode 'cognito' --origins 'https://a.example,https://b.example'" in commands[0]
     assert all("--stage prod" in c for c in commands)
     _shellcheck(commands)
@@ -328,3 +330,52 @@ def test_make_deploy_lets_the_web_app_upload(aws, project, monkeypatch):
     deploy.resources("prod", None, None, path=config)  # the next make deploy's first step keeps it
     assert _stack_parameters()["AppOrigin"] == "https://abc123.execute-api.us-east-1.amazonaws.com"
     deploy.destroy("prod")
+
+
+def test_the_delivery_outputs_become_the_stages_variables(project):
+    outputs = {"BucketName": "b", "TableName": "t", "SigningSecretArn": "arn:signing",
+               "DeliveryKeysSecretArn": "arn:keys", "DeliveryDomain": "d111.cloudfront.net"}
+    variables = deploy.stage_variables(outputs, "none", "*")
+    assert variables["DELIVERY_KEYS_ARN"] == "arn:keys"
+    assert variables["DELIVERY_BASE_URL"] == "https://d111.cloudfront.net"
+    first = deploy.stage_variables({k: v for k, v in outputs.items() if k != "DeliveryDomain"}, "none", "*")
+    assert "DELIVERY_BASE_URL" not in first  # before the renderer exists there is no distribution
+
+
+def test_the_renderer_arn_comes_from_chalices_deployment(project):
+    assert deploy.renderer_arn("prod", project) == ""
+    _deployed(project, "prod", rest_api_id="abc123")
+    deployed = project / ".chalice" / "deployed" / "prod.json"
+    record = json.loads(deployed.read_text())
+    record["resources"].append({"resource_type": "lambda_function", "name": "renderer",
+                                "lambda_arn": "arn:aws:lambda:us-east-1:1:function:imgstore-prod-renderer"})
+    deployed.write_text(json.dumps(record))
+    assert deploy.renderer_arn("prod", project) == "arn:aws:lambda:us-east-1:1:function:imgstore-prod-renderer"
+
+
+class _Store:
+    """cloudfront-keyvaluestore, as much as sync_keys uses."""
+
+    def __init__(self, items):
+        self.items, self.etag, self.calls = dict(items), "E1", []
+
+    def describe_key_value_store(self, KvsARN):
+        return {"ETag": self.etag}
+
+    def list_keys(self, KvsARN):
+        return {"Items": [{"Key": k, "Value": v} for k, v in self.items.items()]}
+
+    def update_keys(self, KvsARN, IfMatch, Puts, Deletes):
+        assert IfMatch == self.etag
+        self.calls.append((Puts, Deletes))
+        for d in Deletes:
+            del self.items[d["Key"]]
+        self.items.update({p["Key"]: p["Value"] for p in Puts})
+
+
+def test_the_edge_gets_exactly_the_keys_of_the_secret_through_a_rotation():
+    store = _Store({"k0": "retired"})
+    deploy.sync_keys(store, "arn:kvs", json.dumps({"current": "k2", "k1": "one", "k2": "two"}))
+    assert store.items == {"k1": "one", "k2": "two"}
+    deploy.sync_keys(store, "arn:kvs", json.dumps({"current": "k2", "k2": "two"}))
+    assert store.items == {"k2": "two"}

@@ -145,7 +145,7 @@ def test_documented_record_expiry_is_the_real_one():
 
 def _route_rows() -> dict[str, str]:
     rows = re.findall(
-        r"^\| `(GET|POST|PATCH|DELETE) ([^`?]+)[^`]*` \|[^|]*\|[^|]*\| ([^|]*)\|", _page("api.md"), flags=re.M
+        r"^\| `(GET|HEAD|POST|PATCH|DELETE) ([^`?]+)[^`]*` \|[^|]*\|[^|]*\| ([^|]*)\|", _page("api.md"), flags=re.M
     )
     return {f"{method} {path}": errors for method, path, errors in rows}
 

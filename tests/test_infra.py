@@ -74,8 +74,9 @@ def test_the_bucket_is_private_encrypted_and_aborts_stale_multipart_uploads(temp
     lifecycle, _quarantine = bucket["LifecycleConfiguration"]["Rules"]
     assert lifecycle["Status"] == "Enabled"
     assert lifecycle["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": {"Ref": "IncompleteUploadDays"}}
-    [deny] = resource(template, "ImagesBucketPolicy")["PolicyDocument"]["Statement"]
+    deny, delivery = resource(template, "ImagesBucketPolicy")["PolicyDocument"]["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": False}}
+    assert delivery["Fn::If"][0] == "HasRenderer"  # the CDN's read of renditions (tests/test_infra_delivery.py)
 
 
 def test_the_bucket_expires_the_quarantine_as_the_local_stack_does(template):

@@ -280,7 +280,8 @@ def test_data_routes_use_the_token_authorizer_and_preflights_do_not(terraform):
     for path, methods in swagger["paths"].items():
         for method, operation in methods.items():
             secured = "security" in operation
-            public = path in ("/health", "/openapi.json", "/", "/app/{name}", "/client-config")  # no token needed
+            public = path in ("/health", "/openapi.json", "/", "/app/{name}", "/client-config",  # no token needed
+                              "/r/{image_id}/{version}/{rendition}/{signature}")  # the signature is the credential
             assert secured == (method != "options" and not public), (method, path)
 
 
@@ -291,7 +292,11 @@ def test_the_contract_ships_and_the_stage_names_its_signing_secret(package, unpa
         assert env["SIGNING_SECRET_ARN"].startswith("arn:aws:secretsmanager:"), name
     api = json.loads(policies.policy_path("prod", "api_handler").read_text())
     signing = [s for s in api["Statement"] if "secretsmanager:GetSecretValue" in s["Action"]]
-    assert [s["Resource"] for s in signing] == [[terraform_env(terraform)["SIGNING_SECRET_ARN"]]]
+    env = terraform_env(terraform)
+    assert [s["Resource"] for s in signing] == [[env["SIGNING_SECRET_ARN"], env["DELIVERY_KEYS_ARN"]]]
+    renderer = json.loads(policies.policy_path("prod", "renderer").read_text())
+    keys = [s["Resource"] for s in renderer["Statement"] if "secretsmanager:GetSecretValue" in s["Action"]]
+    assert keys == [[env["DELIVERY_KEYS_ARN"]]]  # the renderer reads the delivery keys and no other secret
 
 
 def terraform_env(terraform) -> dict:

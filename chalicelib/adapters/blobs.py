@@ -69,6 +69,21 @@ class BlobStore:
                 return None
             raise
 
+    def fetch(self, key: str, max_bytes: int) -> tuple[ObjectInfo, bytes | None] | None:
+        """The object and its bytes in one read; the bytes are None (left unread) when it is
+        larger than `max_bytes`. None when there is no such object."""
+        try:
+            reply = self._s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _MISSING:
+                return None
+            raise
+        info = ObjectInfo(reply["ContentLength"], reply["ETag"].strip('"'), reply.get("ContentType"))
+        if info.size > max_bytes:
+            reply["Body"].close()
+            return info, None
+        return info, reply["Body"].read()
+
     def put(self, key: str, data: bytes, content_type: str, cache_control: str | None = None) -> None:
         params = {"Bucket": self.bucket, "Key": key, "Body": data, "ContentType": content_type}
         if cache_control:

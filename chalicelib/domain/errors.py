@@ -31,3 +31,7 @@ class Conflict(ImgstoreError):
 
 class TooLarge(ImgstoreError):
     """The upload is over a size limit."""
+
+
+class Unprocessable(ImgstoreError):
+    """The request is well formed, but the image cannot be made into it (over a limit)."""

@@ -4,6 +4,8 @@ uploads/{owner}/{image_id}/{filename}   originals from the API or presigned URLs
 uploads/{owner}/{anything}              originals dropped straight into the bucket
 processed/{image_id}/{variant}.{ext}    variants (outside the subscribed prefix,
                                         so writing one never triggers processing)
+processed/{image_id}/r/{version}/{options}/{client}
+                                        renditions, stored on their first request
 quarantine/{original key}               rejected originals: private, never served,
                                         expired by the bucket's lifecycle rule
 """
@@ -80,6 +82,12 @@ def original_key(owner: str, image_id: str, filename: str) -> str:
 
 def variant_key(image_id: str, variant: str, ext: str) -> str:
     return f"{PROCESSED}{image_id}/{variant}.{ext}"
+
+
+def rendition_key(image_id: str, version: int, options: str, client: str) -> str:
+    """A rendition, stored on its first request: under the image's prefix, so deleting the
+    image deletes it. `client` is the Accept outcome for `auto`, `any` otherwise."""
+    return f"{PROCESSED}{image_id}/r/{version}/{options}/{client}"
 
 
 def variant_prefix(image_id: str) -> str:

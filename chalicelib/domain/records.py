@@ -123,6 +123,8 @@ class ImageRecord:
     # Facts the imaging step reports beyond the basics (orientation-corrected
     # size, alpha, animation, ...); kept as given.
     details: dict[str, Any] = field(default_factory=dict)
+    # The focal point {"x", "y"} (0..1 of the upright image) that `cover` crops keep in view.
+    focus: dict[str, float] | None = None
     created_at: str = field(default_factory=now_iso)
     updated_at: str = ""
     # Internal: never in the API.
@@ -160,6 +162,7 @@ class ImageRecord:
             "sha256": self.sha256,
             "original_key": self.original_key,
             "variants": {name: asdict(v) for name, v in self.variants.items()},
+            "focus": self.focus,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }

@@ -43,7 +43,9 @@ def allowed_origin(origin: str | None, origins: Iterable[str]) -> str | None:
 
 def _vary(headers: dict, allow: str | None) -> None:
     if allow != "*":  # the answer depends on the Origin header: caches must know
-        headers["Vary"] = "Origin"
+        # Added to what the view said it varies on (a rendition's Accept), never replacing it.
+        present = [v.strip() for v in str(headers.get("Vary") or "").split(",") if v.strip()]
+        headers["Vary"] = ", ".join(present if "Origin" in present else [*present, "Origin"])
 
 
 def add_headers(request: Request, get_response) -> Response:

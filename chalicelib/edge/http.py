@@ -39,6 +39,7 @@ STATUS: dict[type[errors.ImgstoreError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.TooLarge: 413,
+    errors.Unprocessable: 422,
 }
 
 
@@ -109,6 +110,16 @@ def json_errors(routes: Mapping[str, Mapping[str, Any]]):
         return response
 
     return middleware
+
+
+def head_without_body(event: Request, get_response) -> Response:
+    """Middleware: a HEAD answer has the headers of the GET, never a body, whatever the
+    status (an error's JSON included: a client reading a HEAD reads no body, and the next
+    answer on the connection would start inside it)."""
+    response = get_response(event)
+    if event.method == "HEAD":
+        response.body = b"" if isinstance(response.body, bytes) else ""  # bytes only for a binary type
+    return response
 
 
 def params(request: Request | None) -> dict[str, str]:

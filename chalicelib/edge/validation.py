@@ -207,13 +207,31 @@ _UPDATE_FIELDS = {"title": str, "description": str, "tags": list}
 
 
 def update(raw: bytes | None) -> dict[str, Any]:
-    """The changed fields of a PATCH: any of title, description, tags."""
+    """The changed fields of a PATCH: any of title, description, tags, focus."""
     body = json_object(raw)
+    changes: dict[str, Any] = {}
+    if "focus" in body:  # null is meaningful here: it clears the focal point
+        changes["focus"] = focus(body.pop("focus"))
     _fields(body, _UPDATE_FIELDS)
-    if not body:
-        raise Invalid(f"nothing to update; send any of: {', '.join(_UPDATE_FIELDS)}")
+    if not body and not changes:
+        raise Invalid(f"nothing to update; send any of: {', '.join([*_UPDATE_FIELDS, 'focus'])}")
     meta = _metadata(body)
-    return {name: getattr(meta, name) for name in body}
+    return {**{name: getattr(meta, name) for name in body}, **changes}
+
+
+def focus(value: Any) -> dict[str, float] | None:
+    """`{"x": 0..1, "y": 0..1}` (0,0 the top left of the upright image), or null to clear it."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"x", "y"}:
+        raise Invalid('focus must be {"x": 0..1, "y": 0..1} or null')
+    for axis in ("x", "y"):
+        number = value[axis]
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number <= 1:
+            raise Invalid(f"focus.{axis} must be a number from 0 to 1, got {number!r}")
+    # Six decimals (a millionth of the image: far below a pixel) also keep it within what
+    # DynamoDB stores: 1e-145 is a number JSON allows and DynamoDB refuses.
+    return {"x": round(float(value["x"]), 6), "y": round(float(value["y"]), 6)}
 
 
 LIST_PARAMS = ("user_id", "tag", "status", "limit", "order", "next_token")

@@ -29,7 +29,7 @@ from . import limits, shrink_on_load, sizing
 from .outcome import Rejected
 
 # Multi-frame TIFF, HEIF and MPO files hold pages, bursts or views, not animation.
-_ANIMATION_FORMATS = {"GIF", "PNG", "WEBP", "AVIF"}
+ANIMATION_FORMATS = {"GIF", "PNG", "WEBP", "AVIF"}
 
 # How decoders say "these bytes are wrong". Pillow's openers turn their own
 # IndexError, TypeError, KeyError, EOFError and struct.error into SyntaxError,
@@ -69,25 +69,31 @@ def _read_tiff_with_libtiff() -> None:
     TiffImagePlugin.READ_LIBTIFF = True
 
 
-def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: int) -> Decoded:
-    """The first frame, decoded once, after every limit passed; Rejected otherwise."""
+def prepare(fmt: formats.Format) -> None:
+    """Pillow set up to open `fmt`: pillow-heif's opener for HEIF, libtiff for every TIFF."""
     if fmt is formats.HEIF:
         _register_heif()
     elif fmt is formats.TIFF:
         _read_tiff_with_libtiff()
+
+
+def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: int) -> Decoded:
+    """The first frame, decoded once, after every limit passed; Rejected otherwise."""
+    prepare(fmt)
     limits.apply_to_pillow(settings)
-    with _untrusted(
+    with untrusted(
         settings, fmt, lambda e: f"not a readable {fmt.name} image: the file only starts like one{_detail(e)}"
     ):
         image = Image.open(io.BytesIO(data), formats=[fmt.name])  # headers only
     width, height = image.size
     limits.check_pixels(width, height, settings)
-    with _untrusted(settings, fmt, lambda e: f"the image's frames are corrupt{_detail(e)}"):
+    with untrusted(settings, fmt, lambda e: f"the image's frames are corrupt{_detail(e)}"):
         frames = _count_frames(image)
     limits.check_frames(frames, settings)
     if fmt is formats.JPEG:  # libjpeg decodes at 1/2, 1/4 or 1/8 scale for free (sizing.decode_request)
         image.draft(image.mode, sizing.decode_request(width, height, largest_box))
-    with _untrusted(settings, fmt, lambda e: f"the {fmt.name} data is truncated or corrupt{_detail(e)}"):
+    trailer_unreadable = _read_trailer_leniently(image) if fmt is formats.PNG else (lambda: False)
+    with untrusted(settings, fmt, lambda e: f"the {fmt.name} data is truncated or corrupt{_detail(e)}"):
         if fmt is formats.WEBP and frames == 1:  # libwebp scales as it decodes
             image = shrink_on_load.webp(image, data, sizing.fit(width, height, largest_box))  # type: ignore[assignment]
         image.load()
@@ -97,8 +103,8 @@ def decode(data: bytes, fmt: formats.Format, settings: Settings, largest_box: in
         width=width,
         height=height,
         frames=frames,
-        animated=fmt.name in _ANIMATION_FORMATS and frames > 1,
-        exif=_exif(image),
+        animated=fmt.name in ANIMATION_FORMATS and frames > 1,
+        exif=Image.Exif() if trailer_unreadable() else exif_of(image),
         icc_profile=image.info.get("icc_profile") or None,
     )
 
@@ -117,7 +123,7 @@ def is_verdict(exc: BaseException, fmt: formats.Format) -> bool:
 
 
 @contextlib.contextmanager
-def _untrusted(settings: Settings, fmt: formats.Format, reason: Callable[[Exception], str]) -> Iterator[None]:
+def untrusted(settings: Settings, fmt: formats.Format, reason: Callable[[Exception], str]) -> Iterator[None]:
     """A decoder's verdict on the bytes becomes a rejection saying `reason`; over a
     limit, one saying which. Anything else propagates, to be retried."""
     try:
@@ -135,14 +141,36 @@ def _detail(exc: Exception) -> str:
     return "" if isinstance(exc, UnidentifiedImageError) or not str(exc) else f" ({exc})"
 
 
+def _read_trailer_leniently(image: Image.Image) -> Callable[[], bool]:
+    """A PNG's chunks after its pixels (text, eXIf, a stray IDAT) are read by Pillow's
+    `load_end` once every row is decoded; an error there is about metadata only, which
+    renditions drop anyway, so it costs the metadata, not the image. The decoder's own
+    error (rows missing, a broken stream) is raised by `load` after `load_end` and still
+    rejects. Returns whether the trailer was unreadable."""
+    read_trailer = image.load_end  # type: ignore[attr-defined]  # every ImageFile has it
+    failed: list[Exception] = []
+
+    def load_end() -> None:
+        try:
+            read_trailer()
+        except (OSError, SyntaxError, EOFError, ValueError, struct.error) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise  # the operating system's, not the file's
+            failed.append(exc)
+
+    image.load_end = load_end  # type: ignore[attr-defined]  # ImageFile.load calls it after the pixels
+    return lambda: bool(failed)
+
+
 def _count_frames(image: Image.Image) -> int:
     # GIF counts by skipping from frame to frame without decoding, bounded by
     # the file size limit; the other formats say it in their headers.
     return getattr(image, "n_frames", 1)
 
 
-def _exif(image: Image.Image) -> Image.Exif:
-    # A broken EXIF block costs the photo its metadata, not its acceptance.
+def exif_of(image: Image.Image) -> Image.Exif:
+    """The EXIF block; empty when there is none or it cannot be read (a broken EXIF
+    block costs the photo its metadata, not its acceptance)."""
     try:
         return image.getexif()
     except MemoryError:

@@ -57,3 +57,14 @@ def apply_to_pillow(settings: Settings) -> None:
     """
     Image.MAX_IMAGE_PIXELS = settings.max_pixels
     warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+
+def check_animation(size: tuple[int, int], frames: int, settings: Settings) -> None:
+    """An animation is decoded frame by frame for a rendition: its pixels over all frames
+    (as imgproxy counts them) are held to the pixel limit."""
+    total = size[0] * size[1] * frames
+    if total > settings.max_pixels:
+        raise Rejected(
+            f"the animation is {frames} frames of {size[0]}x{size[1]} pixels ({_mp(total)} in all); "
+            f"the limit for an animated rendition is {_mp(settings.max_pixels)}"
+        )

@@ -15,6 +15,8 @@ from typing import Any
 from ..adapters.presigning import Window
 from ..adapters.secrets import pagination_secret
 from ..auth.principal import Caller
+from ..delivery import links
+from ..delivery.options import Options
 from ..domain import keys
 from ..domain.errors import Conflict, NotFound
 from ..domain.records import ImageRecord, epoch
@@ -103,7 +105,7 @@ class ApiService(UseCases):
         self.store.create(record)
         return {"image_id": record.image_id, **answer, "expires_in": ttl, "image": record.to_api()}
 
-    def list(self, caller: Caller, query: ListQuery) -> dict[str, Any]:
+    def list(self, caller: Caller, query: ListQuery, delivery_base: str = "") -> dict[str, Any]:
         owner = caller.owner_to_list(query.user_id)
         scope = pagination.scope(owner, query.tag, query.status, query.order)
         secret = pagination_secret(self.settings)
@@ -118,7 +120,14 @@ class ApiService(UseCases):
         )
         token = pagination.encode(page.cursor, scope, secret) if page.cursor else None
         now = _now()
-        images = [{**r.to_api(), "thumbnail_url": self._thumbnail_url(r, self._window(r, now))} for r in page.records]
+        images = [
+            {
+                **r.to_api(),
+                "thumbnail_url": self._thumbnail_url(r, self._window(r, now)),
+                "delivery": links.delivery(r, self.settings, delivery_base, now),
+            }
+            for r in page.records
+        ]
         return {"images": images, "count": len(images), "next_token": token}
 
     def _window(self, record: ImageRecord, now: float | None = None) -> Window:
@@ -161,7 +170,7 @@ class ApiService(UseCases):
             urls[name] = self._signed(variant.key, window)
         return urls
 
-    def get(self, caller: Caller, image_id: str, download: bool = False) -> dict[str, Any]:
+    def get(self, caller: Caller, image_id: str, download: bool = False, delivery_base: str = "") -> dict[str, Any]:
         """The record and its URLs. They are signed at the start of the URL window (or at
         the record's change, if later; `_window`) and stay valid VIEW_URL_TTL after its end,
         so at least `expires_in` from now."""
@@ -171,8 +180,16 @@ class ApiService(UseCases):
             **record.to_api(),
             "urls": self._urls(record, download, window),
             "thumbnail_url": self._thumbnail_url(record, window),
+            "delivery": links.delivery(record, self.settings, delivery_base),
             "expires_in": self.settings.view_url_ttl,
         }
+
+    def rendition_url(self, caller: Caller, image_id: str, options: Options, delivery_base: str = "") -> str:
+        """The signed URL of one rendition of a ready image the caller may see."""
+        record = self._find_visible(caller, image_id)
+        if record.status != Status.READY or not record.width:
+            raise Conflict(f"image '{image_id}' is {record.status}: renditions exist once it is ready")
+        return links.url_for(record, options, self.settings, delivery_base)
 
     def file_url(self, caller: Caller, image_id: str, variant: str) -> str:
         record = self._find_visible(caller, image_id)

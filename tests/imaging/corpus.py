@@ -423,6 +423,24 @@ def png_stream_with_a_wrong_checksum(picture: Image.Image) -> bytes:
     return _png(picture, zlib.compress(_scanlines(picture))[:-4] + b"\0\0\0\0")
 
 
+def png_with_a_truncated_chunk_after_its_pixels(picture: Image.Image, kind: bytes = b"IDAT") -> bytes:
+    """Every row, then a chunk that claims more bytes than the file has left. As Pillow's
+    Tests/images/truncated_end_chunk.png (a second IDAT, cut short): Pillow's `load` raises
+    OSError from reading that trailing metadata, after the last row."""
+    cut_short = struct.pack(">I", 3000) + kind + b"Comment\x00cut here"
+    return _png(picture, zlib.compress(_scanlines(picture)), end=cut_short)
+
+
+def png_with_a_broken_data_stream(picture: Image.Image) -> bytes:
+    """Row two thirds down has filter type 16 (there are five, 0-4), as row 88 of 128 in
+    Pillow's Tests/images/broken_data_stream.png: Pillow stops there ("unrecognized data
+    stream contents"), and the rows below are not in the file to be shown."""
+    stride = picture.width * 3 + 1
+    rows = bytearray(_scanlines(picture))
+    rows[(picture.height * 2 // 3) * stride] = 16
+    return _png(picture, zlib.compress(bytes(rows)))
+
+
 def png_missing_rows(picture: Image.Image) -> bytes:
     return _png(picture, zlib.compress(_scanlines(picture)[: -3 * picture.width]))
 
@@ -500,6 +518,11 @@ def cases() -> tuple[Case, ...]:
         Case("cut-in-end-chunk.png", png_cut_in_its_end_chunk(picture), True, size=picture.size, pixels=picture),
         Case("stream-without-checksum.png", png_stream_without_checksum(picture), True, size=picture.size,
              pixels=picture),
+        # Unreadable metadata after the last row is dropped, never a reason to reject the pixels.
+        Case("truncated-end-chunk.png", png_with_a_truncated_chunk_after_its_pixels(picture), True,
+             size=picture.size, pixels=picture),
+        Case("truncated-text-after-pixels.png", png_with_a_truncated_chunk_after_its_pixels(picture, b"tEXt"),
+             True, size=picture.size, pixels=picture),
     ]
     rejected = [
         Case("truncated.jpg", truncated_jpeg(), False, "truncated"),
@@ -518,6 +541,7 @@ def cases() -> tuple[Case, ...]:
         # Pillow stops at the checksum, before the last rows: not fully decoded.
         Case("stream-wrong-checksum.png", png_stream_with_a_wrong_checksum(picture), False, "broken data stream"),
         Case("missing-rows.png", png_missing_rows(picture), False, "truncated"),
+        Case("broken-data-stream.png", png_with_a_broken_data_stream(picture), False, "unrecognized data stream"),
         # Pillow 13 reads a BigTIFF's byte order as little-endian only: a big-endian one stays unread.
         Case("bigtiff-big-endian.tiff", tiff_of(rgb, big=True, order=">"), False, "not a readable TIFF"),
     ]

@@ -169,6 +169,8 @@ def _what_pillow_makes_of(data: bytes, settings) -> Image.Image | str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[f.name for f in formats.ACCEPTED])
+        # The picture, not its metadata: what follows a PNG's last row (text, EXIF) is not read.
+        image.load_end = lambda: None  # type: ignore[method-assign]
         if image.width * image.height > settings.max_pixels:
             return "over the pixel limit"  # checked before any pixel is decoded
         if getattr(image, "n_frames", 1) > settings.max_frames:

@@ -55,13 +55,19 @@ def dropped():
     return outcome
 
 
+def _facts(image: dict) -> str:
+    """The record as JSON, lowercased, without its signed rendition URLs (base64url signatures
+    spell "gps" now and then)."""
+    return json.dumps({k: v for k, v in image.items() if k != "delivery"}).lower()
+
+
 @pytest.mark.parametrize("case", CASES, ids=repr)
 def test_each_file_dropped_in_the_bucket_ends_as_it_should(case, dropped):
     from chalicelib.imaging import sizing
 
     status_code, image, stored, original_kept = dropped[case.name]
     assert status_code == 200
-    assert "gps" not in json.dumps(image).lower()
+    assert "gps" not in _facts(image)
     if not case.accepted:
         assert image["status"] == "rejected"
         assert case.reason.lower() in image["status_reason"].lower()
@@ -97,7 +103,7 @@ def test_an_api_upload_gets_its_camera_facts_and_placeholders(client):
     assert image["taken_at"] == "2024-05-17T14:03:59+02:00"
     assert image["has_alpha"] is False and image["animated"] is False and image["frames"] == 1
     assert image["blurhash"] and image["dominant_color"].startswith("#")
-    assert "gps" not in json.dumps(image).lower()
+    assert "gps" not in _facts(image)
     assert "presets_fingerprint" not in image  # internal
 
 
