@@ -91,7 +91,7 @@ def _foreign_parameters(case) -> list[str]:
 
 
 _LIST = "GET /images"
-_FILTERS = ("user_id", "tag", "status")
+_FILTERS = ("user_id", "tag", "status", "order")  # a token continues one list: these and its order
 _issued: dict[str, dict[str, str]] = {}  # next_token -> the filters of the list it continues
 
 

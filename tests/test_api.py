@@ -212,11 +212,32 @@ def test_list_filters_and_pages_newest_first(client, jpeg):
 @pytest.mark.parametrize("query, message", [
     ("limit=0", "limit"), ("limit=101", "limit"), ("limit=ten", "limit"), ("limit=-1", "limit"),
     ("status=done", "status must be one of"), ("user_id=a/b", "user_id"), ("sort=asc", "unknown query parameter"),
-    ("tag=a%23b", "#"), ("next_token=garbage", "next_token"),
+    ("tag=a%23b", "#"), ("next_token=garbage", "next_token"), ("order=asc", "order must be one of: newest, oldest"),
 ])
 def test_list_errors(client, query, message):
     reply = client.http.get(f"/images?{query}")
     assert reply.status_code == 400 and message in reply.json_body["error"]
+
+
+def test_list_oldest_first_pages_in_its_order_and_a_token_continues_only_its_order(client, jpeg):
+    made = [upload(client, jpeg, user_id="alice", tags=["cat"] if n % 2 else []).json_body["image_id"] for n in range(5)]
+    for who, tag in [("user_id=alice&", ""), ("user_id=alice&", "&tag=cat"), ("", ""), ("", "&tag=cat")]:
+        seen, token = [], None  # without user_id: the admin's list, merged from its shards
+        while True:
+            query = f"/images?{who}order=oldest&limit=2{tag}" + (f"&next_token={token}" if token else "")
+            page = client.http.get(query).json_body
+            seen += [i["image_id"] for i in page["images"]]
+            token = page["next_token"]
+            if not token:
+                break
+        assert seen == ([made[1], made[3]] if tag else made)
+    newest = client.http.get("/images?user_id=alice&limit=2").json_body
+    assert [i["image_id"] for i in newest["images"]] == made[:-3:-1]
+    assert client.http.get("/images?user_id=alice&limit=2&order=newest").json_body == newest  # the default, said
+    oldest_token = client.http.get("/images?user_id=alice&limit=2&order=oldest").json_body["next_token"]
+    for where, token in [("order=oldest", newest["next_token"]), ("order=newest", oldest_token), ("", oldest_token)]:
+        reply = client.http.get(f"/images?user_id=alice&limit=2&{where}&next_token={token}")
+        assert reply.status_code == 400 and "next_token" in reply.json_body["error"], where
 
 
 def test_a_tampered_or_foreign_next_token_is_400(client, jpeg):

@@ -161,12 +161,13 @@ class ImageStore:
         status: str | None,
         limit: int,
         cursor: str | None = None,
+        oldest_first: bool = False,
     ) -> Page:
-        """Newest first. A list with an owner is one partition: one Query of at most
-        limit+1 index entries. One without is merged from its shards: one Query of at
-        most limit+1 entries per shard, so at most shards x (limit+1) in all (the extra
-        one only tells whether the shard has more). Then one BatchGetItem of the page's
-        records. `cursor` is a page's own, or Invalid."""
+        """Newest first, or oldest first with `oldest_first`. A list with an owner is one
+        partition: one Query of at most limit+1 index entries. One without is merged from
+        its shards: one Query of at most limit+1 entries per shard, so at most
+        shards x (limit+1) in all (the extra one only tells whether the shard has more).
+        Then one BatchGetItem of the page's records. `cursor` is a page's own, or Invalid."""
         index, partition = index_for(owner, tag, status)
         ranges = [""] if owner else [str(n) for n in range(self.shards)]
         after, live = _read_cursor(cursor, partition, ranges) if cursor is not None else (None, ranges)
@@ -179,7 +180,7 @@ class ImageStore:
                 KeyConditionExpression="#p = :p",
                 ExpressionAttributeNames={"#p": partition_attr(index)},
                 ExpressionAttributeValues={":p": {"S": value}},
-                ScanIndexForward=False,
+                ScanIndexForward=oldest_first,
                 Limit=limit + 1,
             )
             if after is not None:  # a position, not necessarily an item of this shard
@@ -194,7 +195,9 @@ class ImageStore:
                 replies = list(pool.map(query, live))
         else:
             replies = [query(shard) for shard in live]
-        shown = sorted(((sort_key, shard) for shard, found, _ in replies for sort_key in found), reverse=True)[:limit]
+        shown = sorted(
+            ((sort_key, shard) for shard, found, _ in replies for sort_key in found), reverse=not oldest_first
+        )[:limit]
         more = [
             shard
             for shard, found, truncated in replies

@@ -28,6 +28,7 @@ QUARANTINE = "quarantine/"
 # matches a `pattern` (a search); `(?!\n)` stops `$` matching before a final newline.
 IMAGE_ID_PATTERN = r"^[0-9a-f]{32}$(?!\n)"
 OWNER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,127}$(?!\n)"
+OWNER_RULE = "1-128 characters: letters, digits and . _ @ + = -"  # OWNER_PATTERN in words
 _IMAGE_ID = re.compile(IMAGE_ID_PATTERN)
 _OWNER = re.compile(OWNER_PATTERN)
 # Control and format characters: invisible in a name, and RIGHT-TO-LEFT

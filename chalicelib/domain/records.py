@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from .errors import Invalid
 from .states import Status
@@ -23,6 +23,8 @@ MAX_TAGS = 20
 MAX_TAG_LENGTH = 64
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 2000
+# A list's order, by upload time (then id): the first is the default.
+ORDERS = ("newest", "oldest")
 
 
 def now_iso() -> str:
@@ -52,6 +54,18 @@ TAG_RULE = (
 _TAG = re.compile(TAG_PATTERN)
 
 
+# How a tag is stored, as data: the web page folds a tag filter the same way
+# (GET /client-config sends this).
+_FOLD_FORM: Literal["NFC"] = "NFC"
+_FOLD_PREFIX = "#"
+TAG_FOLD = {"unicode": _FOLD_FORM, "strip_prefix": _FOLD_PREFIX, "lowercase": True}
+
+
+def fold_tag(raw: str) -> str:
+    """`raw` as stored (TAG_FOLD): NFC, trimmed, leading '#'s and spaces dropped, lowercased."""
+    return unicodedata.normalize(_FOLD_FORM, raw).strip().lstrip(_FOLD_PREFIX).strip().lower()
+
+
 def normalize_tags(tags: Any) -> list[str]:
     """Checked as sent, then lowercased, trimmed, a leading '#' dropped,
     deduplicated (first occurrence wins).
@@ -67,7 +81,7 @@ def normalize_tags(tags: Any) -> list[str]:
     for raw in tags:
         # search, not fullmatch: JSON Schema's `pattern` semantics, so the
         # contract and this check agree on every string.
-        tag = unicodedata.normalize("NFC", raw).strip().lstrip("#").strip().lower()
+        tag = fold_tag(raw)
         if not _TAG.search(raw):
             shown = raw if len(raw) <= 20 else raw[:20] + "..."
             problem = "is empty" if not tag else "is refused"

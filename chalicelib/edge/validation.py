@@ -18,7 +18,7 @@ from typing import Any
 from ..config import Settings
 from ..domain import formats, keys
 from ..domain.errors import Invalid, TooLarge
-from ..domain.records import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, STATUSES, normalize_tags
+from ..domain.records import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, ORDERS, STATUSES, normalize_tags
 from ..domain.upload_limits import bytes_text
 from ..usecases.commands import ListQuery, Metadata, PresignedUpload, Upload
 
@@ -100,7 +100,7 @@ def user_id(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not keys.is_owner(value):
-        raise Invalid("user_id must be 1-128 characters: letters, digits and . _ @ + = -")
+        raise Invalid(f"user_id must be {keys.OWNER_RULE}")
     return value
 
 
@@ -234,7 +234,7 @@ def focus(value: Any) -> dict[str, float] | None:
     return {"x": round(float(value["x"]), 6), "y": round(float(value["y"]), 6)}
 
 
-LIST_PARAMS = ("user_id", "tag", "status", "limit", "next_token")
+LIST_PARAMS = ("user_id", "tag", "status", "limit", "order", "next_token")
 
 
 def query(params: Mapping[str, str], allowed: tuple[str, ...]) -> dict[str, str]:
@@ -256,12 +256,16 @@ def list_query(params: Mapping[str, str]) -> ListQuery:
     if status is not None and status not in STATUSES:
         raise Invalid(f"status must be one of: {', '.join(STATUSES)}")
     tag = params.get("tag")
+    order = params.get("order", ORDERS[0])
+    if order not in ORDERS:
+        raise Invalid(f"order must be one of: {', '.join(ORDERS)}")
     return ListQuery(
         user_id=user_id(params.get("user_id")),
         tag=normalize_tags([tag])[0] if tag is not None else None,
         status=status,
         limit=int(raw_limit),
         next_token=params.get("next_token"),
+        order=order,
     )
 
 

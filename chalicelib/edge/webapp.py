@@ -17,16 +17,32 @@ from pathlib import Path
 
 from ..adapters.blobs import BlobStore
 from ..config import Settings
-from ..domain import formats
+from ..domain import formats, keys, records
 from ..domain.errors import Invalid, NotFound
 from . import validation
 
 WEB = Path(__file__).resolve().parent / "web"
 # Every file the app may serve, and its type; nothing else under web/ is reachable.
 ASSETS = {
-    "app.js": "text/javascript; charset=utf-8",
-    "api.js": "text/javascript; charset=utf-8",
-    "blurhash.js": "text/javascript; charset=utf-8",
+    **{
+        f"{module}.js": "text/javascript; charset=utf-8"
+        for module in (
+            "app",
+            "api",
+            "blurhash",
+            "detail",
+            "dom",
+            "errors",
+            "gallery",
+            "rules",
+            "selection",
+            "session",
+            "state",
+            "upload",
+            "watch",
+            "words",
+        )
+    },
     "app.css": "text/css; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
@@ -114,17 +130,35 @@ def asset(if_none_match: str | None, name: str) -> Served:
     return _file(if_none_match, content_type, data, etag, {})
 
 
+# The file names each accepted type goes by, and the names people know the formats by.
+EXTENSIONS = {f".{f.ext}": f.mime for f in formats.ACCEPTED} | {
+    ".jpeg": "image/jpeg",
+    ".tif": "image/tiff",
+    ".heif": "image/heif",
+}
+LABELS = {"WEBP": "WebP", "HEIF": "HEIC"}
+
+
 def client_config(settings: Settings) -> dict:
     """What the page needs to know about this stage, without signing in."""
     return {
         "auth_mode": settings.auth_mode,
         "admin_group": settings.admin_group if settings.auth_mode == "cognito" else None,
+        "user_name": {"pattern": keys.OWNER_PATTERN, "rule": keys.OWNER_RULE},
+        "tags": {"max_count": records.MAX_TAGS, "max_length": records.MAX_TAG_LENGTH, "fold": records.TAG_FOLD},
         "upload": {
             "flow": "presigned-post",
             "max_bytes": settings.max_upload_bytes,
             "content_types": list(formats.UPLOAD_CONTENT_TYPES),
-            "extensions": {f".{f.ext}": f.mime for f in formats.ACCEPTED}
-            | {".jpeg": "image/jpeg", ".tif": "image/tiff", ".heif": "image/heif"},
+            "extensions": EXTENSIONS,
+            "formats": [
+                {
+                    "name": LABELS.get(f.name, f.name),
+                    "content_types": [m for m, g in formats.BY_MIME.items() if g is f],
+                    "extensions": [e for e, m in EXTENSIONS.items() if formats.BY_MIME[m] is f],
+                }
+                for f in formats.ACCEPTED
+            ],
         },
         "variants": list(settings.preset_names),
         "page_size": PAGE_SIZE,

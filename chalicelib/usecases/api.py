@@ -107,10 +107,17 @@ class ApiService(UseCases):
 
     def list(self, caller: Caller, query: ListQuery, delivery_base: str = "") -> dict[str, Any]:
         owner = caller.owner_to_list(query.user_id)
-        scope = pagination.scope(owner, query.tag, query.status)
+        scope = pagination.scope(owner, query.tag, query.status, query.order)
         secret = pagination_secret(self.settings)
         cursor = pagination.decode(query.next_token, scope, secret) if query.next_token else None
-        page = self.store.list(owner=owner, tag=query.tag, status=query.status, limit=query.limit, cursor=cursor)
+        page = self.store.list(
+            owner=owner,
+            tag=query.tag,
+            status=query.status,
+            limit=query.limit,
+            cursor=cursor,
+            oldest_first=query.order == "oldest",
+        )
         token = pagination.encode(page.cursor, scope, secret) if page.cursor else None
         now = _now()
         images = [

@@ -41,3 +41,4 @@ class ListQuery:
     status: str | None
     limit: int
     next_token: str | None
+    order: str = "newest"  # one of records.ORDERS

@@ -32,9 +32,10 @@ def _mac(secret: str, scope: str, payload: bytes) -> bytes:
     return hmac.new(secret.encode(), scope.encode() + b"\0" + payload, hashlib.sha256).digest()
 
 
-def scope(owner: str | None, tag: str | None, status: str | None) -> str:
-    """Names one list by its filters: a token signed for one scope continues no other list."""
-    return json.dumps([owner, tag, status])
+def scope(owner: str | None, tag: str | None, status: str | None, order: str = "newest") -> str:
+    """Names one list by its filters and order: a token signed for one scope continues no
+    other list. (The default order adds nothing, so tokens from before `order` stay valid.)"""
+    return json.dumps([owner, tag, status] + ([order] if order != "newest" else []))
 
 
 def encode(cursor: str, scope: str, secret: str) -> str:

@@ -19,7 +19,14 @@ class RecordStore(Protocol):
     def get(self, image_id: str) -> ImageRecord | None: ...
 
     def list(
-        self, *, owner: str | None, tag: str | None, status: str | None, limit: int, cursor: str | None = None
+        self,
+        *,
+        owner: str | None,
+        tag: str | None,
+        status: str | None,
+        limit: int,
+        cursor: str | None = None,
+        oldest_first: bool = False,
     ) -> Page: ...
 
     def create(self, record: ImageRecord) -> ImageRecord: ...

@@ -1,0 +1,171 @@
+// The detail view: one image's picture and metadata; edit, reprocess, download, delete.
+import { $ } from "./dom.js";
+import { showError } from "./errors.js";
+import { label, remove, showCount, update } from "./gallery.js";
+import { api } from "./session.js";
+import { state } from "./state.js";
+import { watch } from "./watch.js";
+import { bytes, readableTime, tagList } from "./words.js";
+
+function largestUrl(record) {
+  const urls = record.urls || {};
+  if (urls.large) return urls.large;
+  const names = Object.keys(record.variants || {}).sort((a, b) => record.variants[b].width - record.variants[a].width);
+  return names.length ? urls[names[0]] : null;
+}
+
+function metaRows(r) {
+  const camera = [r.camera_make, r.camera_model].filter(Boolean).join(" ");
+  return [
+    ["File", r.filename],
+    ["Owner", r.owner],
+    ["Status", r.status],
+    ["Reason", r.status_reason],
+    ["Format", r.format],
+    ["Dimensions", r.width && r.height ? `${r.width} × ${r.height}` : null],
+    ["Size", r.size_bytes ? bytes(r.size_bytes) : null],
+    ["Sizes made", sizes(r)],
+    ["Camera", camera || null],
+    ["Taken", r.taken_at ? time(r.taken_at) : null],
+    ["Tags", r.tags.length ? r.tags.join(", ") : "none"],
+    ["Uploaded", time(r.created_at)],
+  ].filter(([, v]) => v !== null && v !== undefined && v !== "");
+}
+
+/** Each variant: its name, pixels and bytes, smallest first. */
+function sizes(r) {
+  const made = Object.entries(r.variants || {}).sort(([, a], [, b]) => a.width * a.height - b.width * b.height);
+  return made.length ? made.map(([name, v]) => `${name} ${v.width} × ${v.height}, ${bytes(v.size_bytes)}`).join("; ") : null;
+}
+
+function time(iso) {
+  const node = document.createElement("time");
+  node.dateTime = iso;
+  node.textContent = readableTime(iso);
+  return node;
+}
+
+/** Says in the picture's place why there is none: rejected, or not processed yet. */
+function figureNote(record) {
+  const note = $("figure-note");
+  if (record.status === "rejected") note.querySelector("p").textContent = `${record.filename} was rejected: ${record.status_reason || "no reason given"}`;
+  else note.querySelector("p").textContent = `${record.filename} has no picture to show yet (${record.status}).`;
+  note.dataset.kind = record.status;
+}
+
+function fill(record) {
+  state.detail.current = record;
+  $("detail-title").textContent = label(record);
+  const img = $("detail-img");
+  const src = largestUrl(record);
+  img.alt = label(record);
+  img.hidden = !src;
+  $("figure-note").hidden = Boolean(src);
+  if (src) img.src = src; else { img.removeAttribute("src"); figureNote(record); }
+  const list = $("detail-meta");
+  list.replaceChildren();
+  for (const [name, value] of metaRows(record)) {
+    const dt = document.createElement("dt"); dt.textContent = name;
+    const dd = document.createElement("dd"); dd.append(value);
+    list.append(dt, dd);
+  }
+  const link = $("download");
+  const original = record.urls && record.urls.original;
+  link.hidden = !original;
+  if (original) { link.href = original; link.download = record.filename; }
+  const form = $("edit-form");
+  form.elements.title.value = record.title || "";
+  form.elements.description.value = record.description || "";
+  form.elements.tags.value = record.tags.join(", ");
+  $("reprocess").disabled = record.status === "rejected";
+  $("confirm-delete").hidden = true;
+}
+
+/** Opens the detail view on `imageId`; focus goes back to `opener` when it closes. */
+export async function openDetail(imageId, opener) {
+  state.detail.opener = opener;
+  $("detail-status").textContent = "";
+  try {
+    fill(await api.get(imageId, true));
+    if (!$("detail").open) $("detail").showModal();
+    $("detail").scrollTop = 0; // each image opens at its top, not where the last one was left
+    $("detail-close").focus();
+  } catch (err) {
+    showError(err, "Opening the image");
+  }
+}
+
+/** Tab and Shift+Tab go round the dialog's controls, never out of it. */
+function trapFocus(e) {
+  if (e.key !== "Tab") return;
+  const inside = [...$("detail").querySelectorAll("button, input, textarea, select, a[href]")].filter((el) => !el.disabled && el.offsetParent !== null);
+  const [first, last] = [inside[0], inside.at(-1)];
+  if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+  else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+}
+
+function close() {
+  if ($("detail").open) $("detail").close();
+}
+
+async function save(e) {
+  e.preventDefault();
+  const record = state.detail.current;
+  if (!record) return;
+  const form = e.target.elements;
+  $("detail-status").textContent = "Saving…";
+  try {
+    const saved = await api.update(record.image_id, { title: form.title.value.trim(), description: form.description.value.trim(), tags: tagList(form.tags.value) });
+    fill({ ...record, ...saved });
+    update(saved);
+    $("detail-status").textContent = "Saved.";
+  } catch (err) {
+    $("detail-status").textContent = "Not saved.";
+    showError(err, "Saving the changes");
+  }
+}
+
+async function reprocess() {
+  const record = state.detail.current;
+  if (!record) return;
+  try {
+    const answer = await api.reprocess(record.image_id);
+    $("detail-status").textContent = `Reprocessing: ${answer.message}.`;
+    watch(record.image_id);
+  } catch (err) {
+    showError(err, "Reprocessing");
+  }
+}
+
+async function deleteCurrent() {
+  const record = state.detail.current;
+  if (!record) return;
+  try {
+    await api.remove(record.image_id);
+    remove(record.image_id);
+    state.detail.opener = null;
+    close();
+    showCount(`Deleted ${record.filename}.`);
+    $("gallery-state").setAttribute("tabindex", "-1");
+    $("gallery-state").focus();
+  } catch (err) {
+    showError(err, "Deleting");
+  }
+}
+
+/** Binds the detail view's controls. */
+export function startDetail() {
+  $("detail").addEventListener("close", () => {
+    const opener = state.detail.opener;
+    state.detail.current = null;
+    if (opener && opener.isConnected) opener.focus();
+  });
+  $("detail-close").addEventListener("click", close);
+  $("detail").addEventListener("keydown", trapFocus);
+  $("detail-img").addEventListener("error", () => { $("detail-status").textContent = "The image itself could not be loaded; try again later."; });
+  $("edit-form").addEventListener("submit", save);
+  $("reprocess").addEventListener("click", reprocess);
+  $("delete").addEventListener("click", () => { $("detail-status").textContent = ""; $("confirm-delete").hidden = false; $("delete-no").focus(); });
+  $("delete-no").addEventListener("click", () => { $("confirm-delete").hidden = true; $("delete").focus(); });
+  $("delete-yes").addEventListener("click", deleteCurrent);
+}
