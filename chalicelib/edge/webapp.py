@@ -10,6 +10,8 @@ as they are in the repository. HTTP-shaped but Chalice-free: it answers with a
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import functools
 import hashlib
 from dataclasses import dataclass
@@ -84,15 +86,23 @@ def _file(if_none_match: str | None, content_type: str, data: bytes, etag: str, 
     return Served(200, headers, data.decode("utf-8"))
 
 
+def _origin(url: str) -> str:
+    """` scheme://host[:port]` of a URL, or nothing."""
+    parts = urlsplit(url)
+    return f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
 def content_security_policy(settings: Settings) -> str:
-    """Only this origin's scripts and styles; images and uploads only from the bucket."""
+    """Only this origin's scripts and styles; images from here, the bucket and the
+    delivery domain (renditions); uploads only to the bucket."""
     bucket = " ".join(BlobStore(settings.bucket).url_origins())
+    renditions = _origin(settings.delivery_base_url)
     return "; ".join(
         [
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
-            f"img-src 'self' data: blob: {bucket}",
+            f"img-src 'self' data: blob: {bucket}{renditions}",
             f"connect-src 'self' {bucket}",
             "manifest-src 'self'",
             "base-uri 'self'",

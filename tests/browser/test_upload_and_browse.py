@@ -3,10 +3,14 @@ edit, reprocess, download, delete; errors in words; keyboard and phone width."""
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
+
+import requests
+from PIL import Image
 
 from tests.browser.conftest import MARKS, picture, ready_pictures
 
@@ -63,8 +67,15 @@ def test_three_files_at_once_two_ready_one_rejected(page, web_api, stack, owner,
         assert tile.get_attribute("data-status") == "ready"
         thumb = tile.locator("img")
         assert thumb.is_visible() and thumb.get_attribute("alt") == f"Holiday ({name})"
-        assert thumb.get_attribute("src") == listed[name]["thumbnail_url"]
-        assert thumb.evaluate("i => i.naturalWidth") == listed[name]["variants"]["thumb"]["width"]
+        # The tile shows a rendition from delivery's srcset, the width its size calls for.
+        delivery = listed[name]["delivery"]
+        assert (thumb.get_attribute("src"), thumb.get_attribute("srcset")) == (delivery["src"], delivery["srcset"])
+        chosen = thumb.evaluate("i => i.currentSrc")
+        widths = {page.evaluate("u => new URL(u, location.href).href", url): int(w[:-1])
+                  for url, w in (c.split() for c in delivery["srcset"].split(", "))}
+        assert chosen in widths and thumb.evaluate("i => i.naturalWidth") > 0
+        # (naturalWidth is the slot's size for a srcset image: read the rendition's own pixels.)
+        assert Image.open(io.BytesIO(requests.get(chosen, timeout=30).content)).width == widths[chosen]
         assert thumb.evaluate("i => i.loading") == "lazy"
         assert listed[name]["tags"] == ["trip", "sea"] and listed[name]["source"] == "presigned"
     rejected = listed["notes.jpg"]
@@ -271,7 +282,7 @@ def test_a_503_is_tried_again_after_its_retry_after_and_only_the_last_one_is_sho
 
 def test_a_thumbnail_that_does_not_load_says_so(page, web_api, stack, owner):
     ready_pictures(web_api, owner, {"gone.jpg": 5})
-    page.route(f"{stack.aws_url}/**", lambda route: route.fulfill(status=403, body="<Error><Code>AccessDenied</Code>"))
+    page.route("**/r/**", lambda route: route.fulfill(status=403, body='{"error": "forbidden"}'))
     page.open()
     page.sign_in(owner)
     page.locator("#gallery .caption").filter(has_text="gone.jpg: the thumbnail did not load").wait_for()

@@ -27,9 +27,25 @@ const nearby = new IntersectionObserver((entries) => {
     tile.dataset.near = "yes";
     nearby.unobserve(tile);
     const img = tile.querySelector("img");
-    if (img.dataset.src) { img.src = img.dataset.src; delete img.dataset.src; }
+    if (img.dataset.pending) { show(img, JSON.parse(img.dataset.pending)); delete img.dataset.pending; }
   }
 }, { rootMargin: NEAR });
+
+// What a tile shows: the rendition its size calls for, from delivery's srcset
+// (docs/delivery.md), else the smallest variant. Tiles are 160-250 CSS px wide,
+// about half the screen on a phone.
+const TILE_SIZES = "(max-width: 600px) 50vw, 250px";
+
+function picture(record) {
+  if (record.delivery) return { src: record.delivery.src, srcset: record.delivery.srcset };
+  return record.thumbnail_url ? { src: record.thumbnail_url, srcset: "" } : null;
+}
+
+function show(img, wanted) {
+  img.sizes = TILE_SIZES;
+  img.srcset = wanted.srcset; // before src: the browser picks its candidate from it
+  img.src = wanted.src;
+}
 
 function newTile(record) {
   const tile = document.createElement("li");
@@ -83,10 +99,12 @@ function paintTile(tile, record) {
   tile.title = record.status_reason ? `${label(record)}: ${record.status}: ${record.status_reason}` : label(record);
   if (canvas && record.dominant_color) tile.style.backgroundColor = record.dominant_color;
   if (canvas && record.blurhash && canvas.dataset.hash !== record.blurhash && paint(canvas, record.blurhash)) canvas.dataset.hash = record.blurhash;
-  if (record.thumbnail_url && img.getAttribute("src") !== record.thumbnail_url) {
-    // Only a tile near the screen fetches its thumbnail (nearby, below).
-    if (tile.dataset.near) img.src = record.thumbnail_url;
-    else img.dataset.src = record.thumbnail_url;
+  const wanted = picture(record);
+  if (wanted && img.dataset.shown !== wanted.src) {
+    img.dataset.shown = wanted.src;
+    // Only a tile near the screen fetches its picture (nearby, above).
+    if (tile.dataset.near) show(img, wanted);
+    else img.dataset.pending = JSON.stringify(wanted);
   }
 }
 
@@ -95,7 +113,9 @@ function place(record) {
   const shown = state.gallery.records;
   const known = shown.get(record.image_id);
   // A record without a URL (an edit's answer) keeps the thumbnail it had.
-  const merged = known ? { ...known, ...record, thumbnail_url: record.thumbnail_url ?? known.thumbnail_url } : record;
+  const merged = known
+    ? { ...known, ...record, thumbnail_url: record.thumbnail_url ?? known.thumbnail_url, delivery: record.delivery ?? known.delivery }
+    : record;
   shown.set(record.image_id, merged);
   let tile = tileOf(record.image_id);
   if (!tile) {
