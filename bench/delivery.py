@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("pyvips is needed for the comparison (pip install -r requirements-bench.txt)")
     repeat = args.repeat or (1 if args.quick else 3)
     names = [n for n in IMAGES if not args.only or n in args.only]
-    originals = {n: p for n, p in _images(names).items()}
+    originals = imaging_bench.images(names)
     if args.hits:
         _print_hits(names[0], originals[names[0]])
         return 0
@@ -409,22 +409,6 @@ def _print_hits(name: str, path: Path) -> None:
         f"({', '.join(counted['miss_calls'][0])}), per hit {sorted({len(c) for c in counted['hit_calls']})} "
         f"({', '.join(sorted({op for c in hit_reads for op in c}))}).\n"
     )
-
-
-def _images(names) -> dict[str, Path]:
-    """bench/imaging.py's images, only those asked for, generated once."""
-    imaging_bench.CACHE.mkdir(exist_ok=True)
-    paths = {}
-    for name in names:
-        filename, make = imaging_bench.MIX[name]
-        path = imaging_bench.CACHE / filename
-        if not path.exists():
-            print(f"generating {name} ...", file=sys.stderr)
-            partial = path.with_name(path.name + ".partial")
-            make(partial)
-            partial.rename(path)
-        paths[name] = path
-    return paths
 
 
 if __name__ == "__main__":

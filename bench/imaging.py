@@ -112,11 +112,12 @@ MIX = {
 }
 
 
-def images() -> dict[str, Path]:
-    """name -> file, generated once into a temporary folder."""
+def images(names=None) -> dict[str, Path]:
+    """name -> file (all of MIX, or only `names`), generated once into a temporary folder."""
     CACHE.mkdir(exist_ok=True)
     paths = {}
-    for name, (filename, make) in MIX.items():
+    for name in names or MIX:
+        filename, make = MIX[name]
         path = CACHE / filename
         if not path.exists():
             print(f"generating {name} ...", file=sys.stderr)
