@@ -10,12 +10,11 @@ as they are in the repository. HTTP-shaped but Chalice-free: it answers with a
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..adapters.blobs import BlobStore
 from ..config import Settings
