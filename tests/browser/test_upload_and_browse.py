@@ -178,7 +178,15 @@ def test_detail_download_reprocess_and_delete(page, web_api, stack, owner, tmp_p
         "() => { const i = document.querySelector('#detail-img'); return i.complete && i.naturalWidth > 0; }"
     )
     assert large.get_attribute("alt") == "harbour at dusk.jpg"  # no title: the filename
-    assert large.evaluate("i => i.naturalWidth") == record["variants"]["large"]["width"] == 1600
+    # The rendition the dialog's column calls for (issue 19), not the 1600 px `large` variant.
+    assert record["variants"]["large"]["width"] == 1600
+    chosen = large.evaluate("i => i.currentSrc")
+    widths = {
+        page.evaluate("u => new URL(u, location.href).href", url): int(w[:-1])
+        for url, w in (c.split() for c in record["delivery"]["srcset"].split(", "))
+    }
+    assert chosen in widths and widths[chosen] == 640
+    assert Image.open(io.BytesIO(requests.get(chosen, timeout=30).content)).width == 640
     meta = dict(zip(dialog.locator("dt").all_inner_texts(), dialog.locator("dd").all_inner_texts(), strict=True))
     assert meta["Format"] == "JPEG" and meta["Dimensions"] == "1600 × 1000" and meta["Status"] == "ready"
     assert meta["Size"] == f"{int(record['size_bytes'] / 1024 + 0.5)} KB" and meta["File"] == "harbour at dusk.jpg"

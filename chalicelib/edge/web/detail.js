@@ -14,6 +14,45 @@ function largestUrl(record) {
   return names.length ? urls[names[0]] : null;
 }
 
+/**
+ * The slot the picture gets (app.css): the dialog's first column, 3fr of its width less padding
+ * and gap (the whole width at 640px or less). The dialog is min(1100px, 96vw), and a modal dialog
+ * is at most 100% - 38px (the browser's own style). No taller than 70vh, never wider than the
+ * original. The browser picks the srcset candidate from it and the screen's density.
+ */
+function detailSizes(d) {
+  const tall = `calc(70vh * ${(d.width / d.height).toFixed(4)})`;
+  const slot = (column) => `min(${column}, ${tall}, ${d.width}px)`;
+  return [
+    `(max-width: 640px) ${slot("calc(100vw - 70px)")}`,
+    `(max-width: 950px) ${slot("calc(60vw - 52px)")}`,
+    `(max-width: 1146px) ${slot("calc(57.6vw - 29px)")}`,
+    slot("632px"),
+  ].join(", ");
+}
+
+/** The picture: the rendition that fits the slot (delivery's srcset), else the largest variant. */
+function showPicture(img, record) {
+  const d = record.delivery;
+  if (!d) {
+    for (const name of ["srcset", "sizes", "width", "height"]) img.removeAttribute(name);
+    return largestUrl(record);
+  }
+  if (img.getAttribute("srcset") === d.srcset) return d.src; // the same version: nothing to fetch again
+  img.width = d.width;
+  img.height = d.height;
+  img.sizes = detailSizes(d);
+  img.srcset = d.srcset; // before src: the browser picks its candidate from it
+  return d.src;
+}
+
+/** The srcset ladder's widths, e.g. "320, 640, 1080 px". */
+function renditions(r) {
+  if (!r.delivery) return null;
+  const widths = r.delivery.srcset.split(", ").map((c) => c.trim().split(/\s+/).pop().replace(/w$/, ""));
+  return `${widths.join(", ")} px wide, in the browser's best format`;
+}
+
 function metaRows(r) {
   const camera = [r.camera_make, r.camera_model].filter(Boolean).join(" ");
   return [
@@ -25,6 +64,7 @@ function metaRows(r) {
     ["Dimensions", r.width && r.height ? `${r.width} × ${r.height}` : null],
     ["Size", r.size_bytes ? bytes(r.size_bytes) : null],
     ["Sizes made", sizes(r)],
+    ["Renditions", renditions(r)],
     ["Camera", camera || null],
     ["Taken", r.taken_at ? time(r.taken_at) : null],
     ["Tags", r.tags.length ? r.tags.join(", ") : "none"],
@@ -53,15 +93,31 @@ function figureNote(record) {
   note.dataset.kind = record.status;
 }
 
-function fill(record) {
-  state.detail.current = record;
-  $("detail-title").textContent = label(record);
+/** The picture, or in its place why there is none. */
+function showFigure(record) {
   const img = $("detail-img");
-  const src = largestUrl(record);
+  const src = showPicture(img, record);
   img.alt = label(record);
   img.hidden = !src;
   $("figure-note").hidden = Boolean(src);
-  if (src) img.src = src; else { img.removeAttribute("src"); figureNote(record); }
+  if (src) { if (img.getAttribute("src") !== src) img.src = src; } else { img.removeAttribute("src"); figureNote(record); }
+}
+
+function fill(record) {
+  state.detail.current = record;
+  $("detail-title").textContent = label(record);
+  showFigure(record);
+  showMeta(record);
+  const form = $("edit-form");
+  form.elements.title.value = record.title || "";
+  form.elements.description.value = record.description || "";
+  form.elements.tags.value = record.tags.join(", ");
+  $("reprocess").disabled = record.status === "rejected";
+  $("confirm-delete").hidden = true;
+}
+
+/** The metadata and the download link (an original's URL that names its filename). */
+function showMeta(record) {
   const list = $("detail-meta");
   list.replaceChildren();
   for (const [name, value] of metaRows(record)) {
@@ -73,12 +129,6 @@ function fill(record) {
   const original = record.urls && record.urls.original;
   link.hidden = !original;
   if (original) { link.href = original; link.download = record.filename; }
-  const form = $("edit-form");
-  form.elements.title.value = record.title || "";
-  form.elements.description.value = record.description || "";
-  form.elements.tags.value = record.tags.join(", ");
-  $("reprocess").disabled = record.status === "rejected";
-  $("confirm-delete").hidden = true;
 }
 
 /** Opens the detail view on `imageId`; focus goes back to `opener` when it closes. */
