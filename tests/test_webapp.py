@@ -251,3 +251,14 @@ def test_the_web_routes_take_no_query_but_the_pages_own_page_size(client):
     ):
         reply = client.http.get(path)
         assert reply.status_code == 400 and reply.json_body["error"], path
+
+
+def test_the_delivery_domain_may_serve_images_and_be_fetched(client):
+    """The embed builder fetches a rendition to show its bytes and format: the CDN's origin
+    is in connect-src as well as img-src, and nothing else is added."""
+    import dataclasses
+
+    settings = dataclasses.replace(config.load(), delivery_base_url="https://d111.cloudfront.net")
+    csp = directives(webapp.content_security_policy(settings))
+    assert csp["img-src"][-1] == csp["connect-src"][-1] == "https://d111.cloudfront.net"
+    assert csp["connect-src"][:-1] == directives(webapp.content_security_policy(config.load()))["connect-src"]

@@ -33,6 +33,7 @@ ASSETS = {
             "blurhash",
             "detail",
             "dom",
+            "embed",
             "errors",
             "gallery",
             "rules",
@@ -93,7 +94,8 @@ def _origin(url: str) -> str:
 
 def content_security_policy(settings: Settings) -> str:
     """Only this origin's scripts and styles; images from here, the bucket and the
-    delivery domain (renditions); uploads only to the bucket."""
+    delivery domain (renditions); uploads only to the bucket; fetches of renditions (the
+    embed builder reads their bytes) from the delivery domain."""
     bucket = " ".join(BlobStore(settings.bucket).url_origins())
     renditions = _origin(settings.delivery_base_url)
     return "; ".join(
@@ -102,7 +104,7 @@ def content_security_policy(settings: Settings) -> str:
             "script-src 'self'",
             "style-src 'self'",
             f"img-src 'self' data: blob: {bucket}{renditions}",
-            f"connect-src 'self' {bucket}",
+            f"connect-src 'self' {bucket}{renditions}",
             "manifest-src 'self'",
             "base-uri 'self'",
             "form-action 'none'",

@@ -1,10 +1,13 @@
 """Issue 19's detail view over the real local stack: the rendition that fits the screen
-(srcset and sizes from `delivery`), and the variants and renditions listed."""
+(srcset and sizes from `delivery`), the variants and renditions listed, and copy and embed
+with a builder that previews what its URL serves."""
 
 from __future__ import annotations
 
 import io
+import math
 import re
+from html.parser import HTMLParser
 
 import pytest
 import requests
@@ -46,6 +49,11 @@ def phone3x(browser, stack):
         is_mobile=True,
         has_touch=True,
     )
+
+
+@pytest.fixture
+def clipboard_page(browser, stack):
+    yield from _page(browser, stack.app_url, permissions=["clipboard-read", "clipboard-write"])
 
 
 def test_the_detail_shows_a_srcset_candidate_not_the_large_variant(page, web_api, owner):
@@ -90,7 +98,13 @@ def test_a_phone_at_dpr_3_downloads_a_phone_sized_webp_or_avif(phone3x, web_api,
     assert types[chosen] in ("image/webp", "image/avif"), types[chosen]
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert page.locator("#detail").evaluate("d => d.scrollWidth <= d.clientWidth")  # no sideways scroll in it
-    assert violations(page) == [], "phone detail"
+    assert violations(page) == [], "phone detail with the new panels"
+    page.locator("#embed summary").click()
+    page.locator("#built-state").filter(has_text="×").wait_for()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert page.locator("#detail").evaluate("d => d.scrollWidth <= d.clientWidth")
+    page.locator("#embed").scroll_into_view_if_needed()
+    page.screenshot_to("phone-embed.png")
 
 
 def test_the_info_lists_variants_renditions_camera_and_taken_and_downloads_the_original(page, web_api, owner):
@@ -113,6 +127,72 @@ def test_the_info_lists_variants_renditions_camera_and_taken_and_downloads_the_o
     assert served.content == with_camera(picture(8, size=(1300, 900)))
 
 
+class _Img(HTMLParser):
+    def handle_starttag(self, tag, attrs):
+        assert tag == "img"
+        self.attrs = dict(attrs)
+
+
+def test_copy_url_and_copy_img_put_the_records_values_on_the_clipboard(clipboard_page, web_api, owner):
+    page = clipboard_page
+    title = 'Quotes "and" <tags> & more'
+    record, dialog = open_detail(page, web_api, owner, "embed.jpg", picture(9, size=(900, 600)), title=title)
+    dialog.get_by_text("Copy and embed").click()
+    dialog.get_by_role("button", name="Copy URL").click()
+    page.locator("#copy-state").filter(has_text="URL copied.").wait_for()
+    whole = page.evaluate("u => new URL(u, location.href).href", record["delivery"]["src"])
+    assert whole.startswith("http") and page.evaluate("() => navigator.clipboard.readText()") == whole
+    dialog.get_by_role("button", name="Copy <img>").click()
+    page.locator("#copy-state").filter(has_text="<img> snippet copied.").wait_for()
+    text = page.evaluate("() => navigator.clipboard.readText()")
+    assert "<tags>" not in text and "&lt;tags&gt;" in text and "&quot;and&quot;" in text  # escaped
+    parsed = _Img()
+    parsed.feed(text)
+    d = record["delivery"]
+    # The record's URLs, made whole for another site's page.
+    assert parsed.attrs["src"] == whole
+    assert candidates(page, parsed.attrs["srcset"]) == candidates(page, d["srcset"])
+    assert all(c.startswith("http") for c in parsed.attrs["srcset"].split(", "))
+    assert (parsed.attrs["width"], parsed.attrs["height"]) == (str(d["width"]), str(d["height"])) == ("900", "600")
+    assert parsed.attrs["alt"] == record["title"] == 'Quotes "and" <tags> & more'
+    assert parsed.attrs["sizes"] == "(max-width: 600px) 100vw, 50vw"
+
+
+def test_the_builder_previews_the_rendition_its_options_ask_for(page, web_api, owner):
+    record, dialog = open_detail(page, web_api, owner, "builder.jpg", picture(10, size=(1200, 800)))
+    image_id = record["image_id"]
+    dialog.get_by_text("Copy and embed").click()
+    builder = dialog.locator("#builder")
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if f"/images/{image_id}/url" in r.url else None)
+    builder.get_by_label("Width").fill("300")
+    builder.get_by_label("Fit").select_option("cover")
+    builder.get_by_label("Height").fill("300")
+    builder.get_by_label("Format").select_option("webp")
+    state = page.locator("#built-state")
+    state.filter(has_text="WebP, 300 × 300").wait_for()
+    # Debounced: one request for the options typed in a row (the last), not one per key.
+    assert len(asked) == 1 and "width=300" in asked[0] and "fit=cover" in asked[0] and "format=webp" in asked[0]
+    preview = dialog.locator("#built-img")
+    assert preview.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [300, 300]
+    url = dialog.locator("#built-url").input_value()
+    body = requests.get(url, timeout=30)
+    assert body.headers["Content-Type"] == "image/webp"
+    shown = int(state.locator("data").get_attribute("value"))
+    assert shown == len(body.content) > 0
+    page.locator("#embed").scroll_into_view_if_needed()
+    page.screenshot_to("embed-builder.png")
+
+    for bad, message in (
+        ("0", "width must be a whole number from 1 to 4096, got '0'"),
+        ("99999", "width must be a whole number from 1 to 4096, got '99999'"),
+    ):
+        builder.get_by_label("Width").fill(bad)
+        state.filter(has_text=message).wait_for()
+        assert state.inner_text() == message
+        assert not preview.is_visible() and dialog.locator("#built-url").input_value() == ""
+
+
 def with_camera(jpeg: bytes) -> bytes:
     """The JPEG again with a camera and a time taken in its EXIF."""
     image = Image.open(io.BytesIO(jpeg))
@@ -124,3 +204,18 @@ def with_camera(jpeg: bytes) -> bytes:
     return out.getvalue()
 
 
+def test_the_dialog_still_traps_focus_closes_on_escape_and_passes_axe(page, web_api, owner):
+    open_detail(page, web_api, owner, "axe-detail.jpg", picture(12, size=(900, 600)))
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Copy and embed").click()
+    page.locator("#built-state").filter(has_text="×").wait_for()
+    assert violations(page) == [], "detail with embed open"
+    seen = set()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        inside = page.evaluate("() => document.activeElement.closest('dialog') !== null")
+        assert inside
+        seen.add(page.evaluate("() => document.activeElement.id || document.activeElement.name || ''"))
+    assert {"copy-url", "copy-img", "width", "detail-close"} <= seen
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")

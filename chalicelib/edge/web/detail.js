@@ -1,5 +1,7 @@
 // The detail view: one image's picture and metadata; edit, reprocess, download, delete.
+// Copy and embed are embed.js's.
 import { $ } from "./dom.js";
+import { fillEmbed, resetEmbed, startEmbed } from "./embed.js";
 import { showError } from "./errors.js";
 import { label, remove, showCount, update } from "./gallery.js";
 import { api } from "./session.js";
@@ -114,6 +116,7 @@ function fill(record) {
   form.elements.tags.value = record.tags.join(", ");
   $("reprocess").disabled = record.status === "rejected";
   $("confirm-delete").hidden = true;
+  fillEmbed(record);
 }
 
 /** The metadata and the download link (an original's URL that names its filename). */
@@ -148,7 +151,7 @@ export async function openDetail(imageId, opener) {
 /** Tab and Shift+Tab go round the dialog's controls, never out of it. */
 function trapFocus(e) {
   if (e.key !== "Tab") return;
-  const inside = [...$("detail").querySelectorAll("button, input, textarea, select, a[href]")].filter((el) => !el.disabled && el.offsetParent !== null);
+  const inside = [...$("detail").querySelectorAll("button, input, textarea, select, summary, a[href]")].filter((el) => !el.disabled && el.offsetParent !== null);
   const [first, last] = [inside[0], inside.at(-1)];
   if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
   else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
@@ -208,6 +211,7 @@ export function startDetail() {
   $("detail").addEventListener("close", () => {
     const opener = state.detail.opener;
     state.detail.current = null;
+    resetEmbed();
     if (opener && opener.isConnected) opener.focus();
   });
   $("detail-close").addEventListener("click", close);
@@ -218,4 +222,5 @@ export function startDetail() {
   $("delete").addEventListener("click", () => { $("detail-status").textContent = ""; $("confirm-delete").hidden = false; $("delete-no").focus(); });
   $("delete-no").addEventListener("click", () => { $("confirm-delete").hidden = true; $("delete").focus(); });
   $("delete-yes").addEventListener("click", deleteCurrent);
+  startEmbed();
 }
