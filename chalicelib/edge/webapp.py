@@ -35,6 +35,7 @@ ASSETS = {
             "dom",
             "embed",
             "errors",
+            "focus",
             "gallery",
             "rules",
             "selection",

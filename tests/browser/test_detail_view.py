@@ -1,6 +1,7 @@
 """Issue 19's detail view over the real local stack: the rendition that fits the screen
-(srcset and sizes from `delivery`), the variants and renditions listed, and copy and embed
-with a builder that previews what its URL serves."""
+(srcset and sizes from `delivery`), the variants and renditions listed, copy and embed
+with a builder that previews what its URL serves, and the focal point set by clicking
+(or by the keyboard) with its cover crops previewed."""
 
 from __future__ import annotations
 
@@ -204,18 +205,76 @@ def with_camera(jpeg: bytes) -> bytes:
     return out.getvalue()
 
 
+def click_at(page, locator, fx: float, fy: float) -> None:
+    box = locator.bounding_box()
+    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+
+
+def test_clicking_the_picture_sets_the_focal_point_and_refreshes_the_crops(page, web_api, owner):
+    # Very wide, so the picture is letterboxed in its column and the click must be read off the picture itself.
+    record, dialog = open_detail(page, web_api, owner, "focus.jpg", picture(11, size=(1600, 500)))
+    image_id = record["image_id"]
+    square = dialog.locator("#crop-square")
+    page.wait_for_function("() => document.querySelector('#crop-square').naturalWidth > 0")
+    wide = dialog.locator("#crop-wide")
+    page.wait_for_function("() => document.querySelector('#crop-wide').naturalWidth > 0")
+    before, wide_before = square.evaluate("i => i.currentSrc"), wide.evaluate("i => i.currentSrc")
+    assert square.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [240, 240]
+    img = dialog.locator("#detail-img")
+    with page.expect_response(lambda r: r.request.method == "PATCH") as patched:
+        click_at(page, img, 0.25, 0.2)
+    assert patched.value.status == 200
+    page.wait_for_function("b => document.querySelector('#crop-square').currentSrc !== b", arg=before)
+    focus = web_api.record(image_id)["focus"]
+    assert math.isclose(focus["x"], 0.25, abs_tol=0.01) and math.isclose(focus["y"], 0.2, abs_tol=0.01), focus
+    page.wait_for_function("() => document.querySelector('#crop-square').complete")
+    after = square.evaluate("i => i.currentSrc")
+    assert after != before and square.evaluate("i => i.naturalWidth") == 240
+    page.wait_for_function(
+        "b => { const i = document.querySelector('#crop-wide'); return i.currentSrc !== b && i.complete; }",
+        arg=wide_before,
+    )
+    assert wide.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [426, 240]
+    # The marker sits on the point clicked (on the new version's picture, once loaded).
+    page.wait_for_function(DETAIL_LOADED)
+    mark, box = dialog.locator("#focus-mark").bounding_box(), img.bounding_box()
+    centre = (mark["x"] + mark["width"] / 2, mark["y"] + mark["height"] / 2)
+    assert abs(centre[0] - (box["x"] + 0.25 * box["width"])) < 2
+    assert abs(centre[1] - (box["y"] + 0.2 * box["height"])) < 2
+    assert dialog.locator("#focus-state").inner_text() == "Focal point at x 25 %, y 20 % from the top left."
+    dialog.locator("#focus-panel").scroll_into_view_if_needed()
+    page.screenshot_to("focal-point.png")
+
+    # The keyboard does the same: arrows move the point from where it is, Enter saves it.
+    img.focus()
+    for key in ("ArrowRight", "ArrowRight", "ArrowDown"):
+        page.keyboard.press(key)
+    assert "Enter saves it" in dialog.locator("#focus-state").inner_text()
+    with page.expect_response(lambda r: r.request.method == "PATCH"):
+        page.keyboard.press("Enter")
+    dialog.locator("#focus-state").filter(has_text="x 35 %, y 25 %").wait_for()
+    focus = web_api.record(image_id)["focus"]
+    assert math.isclose(focus["x"], 0.35, abs_tol=0.011) and math.isclose(focus["y"], 0.25, abs_tol=0.011), focus
+
+    with page.expect_response(lambda r: r.request.method == "PATCH"):
+        dialog.get_by_role("button", name="Clear", exact=True).click()
+    dialog.locator("#focus-state").filter(has_text="No focal point").wait_for()
+    assert web_api.record(image_id)["focus"] is None
+    assert not dialog.locator("#focus-mark").is_visible()
+
+
 def test_the_dialog_still_traps_focus_closes_on_escape_and_passes_axe(page, web_api, owner):
     open_detail(page, web_api, owner, "axe-detail.jpg", picture(12, size=(900, 600)))
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Copy and embed").click()
     page.locator("#built-state").filter(has_text="×").wait_for()
-    assert violations(page) == [], "detail with embed open"
+    assert violations(page) == [], "detail with embed and focal point"
     seen = set()
     for _ in range(60):
         page.keyboard.press("Tab")
         inside = page.evaluate("() => document.activeElement.closest('dialog') !== null")
         assert inside
         seen.add(page.evaluate("() => document.activeElement.id || document.activeElement.name || ''"))
-    assert {"copy-url", "copy-img", "width", "detail-close"} <= seen
+    assert {"detail-img", "copy-url", "copy-img", "width", "detail-close"} <= seen
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")

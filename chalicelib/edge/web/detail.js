@@ -1,8 +1,9 @@
 // The detail view: one image's picture and metadata; edit, reprocess, download, delete.
-// Copy and embed are embed.js's.
+// Copy and embed are embed.js's, the focal point focus.js's.
 import { $ } from "./dom.js";
 import { fillEmbed, resetEmbed, startEmbed } from "./embed.js";
 import { showError } from "./errors.js";
+import { fillFocus, startFocus } from "./focus.js";
 import { label, remove, showCount, update } from "./gallery.js";
 import { api } from "./session.js";
 import { state } from "./state.js";
@@ -117,6 +118,7 @@ function fill(record) {
   $("reprocess").disabled = record.status === "rejected";
   $("confirm-delete").hidden = true;
   fillEmbed(record);
+  fillFocus(record);
 }
 
 /** The metadata and the download link (an original's URL that names its filename). */
@@ -132,6 +134,18 @@ function showMeta(record) {
   const original = record.urls && record.urls.original;
   link.hidden = !original;
   if (original) { link.href = original; link.download = record.filename; }
+}
+
+/** After a focal point is saved: the record again (a new version: new rendition URLs), the form left as typed. */
+async function refresh(record) {
+  const fresh = await api.get(record.image_id, true);
+  if (state.detail.current !== record) return;
+  state.detail.current = fresh;
+  showFigure(fresh);
+  showMeta(fresh);
+  update(fresh);
+  fillEmbed(fresh);
+  fillFocus(fresh);
 }
 
 /** Opens the detail view on `imageId`; focus goes back to `opener` when it closes. */
@@ -151,7 +165,7 @@ export async function openDetail(imageId, opener) {
 /** Tab and Shift+Tab go round the dialog's controls, never out of it. */
 function trapFocus(e) {
   if (e.key !== "Tab") return;
-  const inside = [...$("detail").querySelectorAll("button, input, textarea, select, summary, a[href]")].filter((el) => !el.disabled && el.offsetParent !== null);
+  const inside = [...$("detail").querySelectorAll("button, input, textarea, select, summary, a[href], [tabindex='0']")].filter((el) => !el.disabled && el.offsetParent !== null);
   const [first, last] = [inside[0], inside.at(-1)];
   if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
   else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
@@ -223,4 +237,5 @@ export function startDetail() {
   $("delete-no").addEventListener("click", () => { $("confirm-delete").hidden = true; $("delete").focus(); });
   $("delete-yes").addEventListener("click", deleteCurrent);
   startEmbed();
+  startFocus({ saved: refresh });
 }
