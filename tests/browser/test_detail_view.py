@@ -29,6 +29,11 @@ def candidates(page, srcset: str) -> dict[str, int]:
     return {page.evaluate("u => new URL(u, location.href).href", url): int(w[:-1]) for url, w in pairs}
 
 
+def version_of(record) -> int:
+    """The record's version, as its rendition URLs name it: /r/{id}/{version}/..."""
+    return int(record["delivery"]["src"].split("/r/")[1].split("/")[1])
+
+
 def open_detail(page, web_api, owner: str, filename: str, data: bytes, **params):
     """Upload `data`, sign in, open its detail once the picture has loaded: (record, dialog)."""
     image_id = upload(web_api, owner, filename, data, **params)
@@ -157,6 +162,20 @@ def test_copy_url_and_copy_img_put_the_records_values_on_the_clipboard(clipboard
     assert (parsed.attrs["width"], parsed.attrs["height"]) == (str(d["width"]), str(d["height"])) == ("900", "600")
     assert parsed.attrs["alt"] == record["title"] == 'Quotes "and" <tags> & more'
     assert parsed.attrs["sizes"] == "(max-width: 600px) 100vw, 50vw"
+
+    # An edit is a new version: the snippet copied after it has that version's URLs and the new title.
+    dialog.get_by_label("Title").fill("Renamed & co")
+    dialog.get_by_role("button", name="Save changes").click()
+    page.get_by_role("status").filter(has_text="Saved.").wait_for()
+    edited = web_api.record(record["image_id"])
+    assert version_of(edited) > version_of(record)
+    fresh = page.evaluate("u => new URL(u, location.href).href", edited["delivery"]["src"])
+    page.wait_for_function("s => document.querySelector('#embed-code').value.includes(s)", arg=fresh)
+    dialog.get_by_role("button", name="Copy <img>").click()
+    parsed = _Img()
+    parsed.feed(page.evaluate("() => navigator.clipboard.readText()"))
+    assert parsed.attrs["alt"] == "Renamed & co" and parsed.attrs["src"] == fresh != whole
+    assert candidates(page, parsed.attrs["srcset"]) == candidates(page, edited["delivery"]["srcset"])
 
 
 def test_the_builder_previews_the_rendition_its_options_ask_for(page, web_api, owner):

@@ -136,7 +136,10 @@ function showMeta(record) {
   if (original) { link.href = original; link.download = record.filename; }
 }
 
-/** After a focal point is saved: the record again (a new version: new rendition URLs), the form left as typed. */
+/**
+ * After a change (an edit, a focal point): the record again, since its new version has new
+ * rendition URLs and the old version's are served only where already rendered. The form is left as typed.
+ */
 async function refresh(record) {
   const fresh = await api.get(record.image_id, true);
   if (state.detail.current !== record) return;
@@ -183,9 +186,11 @@ async function save(e) {
   $("detail-status").textContent = "Saving…";
   try {
     const saved = await api.update(record.image_id, { title: form.title.value.trim(), description: form.description.value.trim(), tags: tagList(form.tags.value) });
-    fill({ ...record, ...saved });
+    const merged = { ...record, ...saved };
+    fill(merged);
     update(saved);
     $("detail-status").textContent = "Saved.";
+    refresh(merged).catch((err) => showError(err, "Showing the saved image"));
   } catch (err) {
     $("detail-status").textContent = "Not saved.";
     showError(err, "Saving the changes");
