@@ -109,6 +109,7 @@ def test_a_phone_at_dpr_3_downloads_a_phone_sized_webp_or_avif(phone3x, web_api,
     page.locator("#built-state").filter(has_text="×").wait_for()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert page.locator("#detail").evaluate("d => d.scrollWidth <= d.clientWidth")
+    assert violations(page) == [], "phone detail with copy and embed open"
     page.locator("#embed").scroll_into_view_if_needed()
     page.screenshot_to("phone-embed.png")
 
@@ -283,11 +284,13 @@ def test_clicking_the_picture_sets_the_focal_point_and_refreshes_the_crops(page,
 
 
 def test_the_dialog_still_traps_focus_closes_on_escape_and_passes_axe(page, web_api, owner):
+    page.set_viewport_size({"width": 1280, "height": 800})
     open_detail(page, web_api, owner, "axe-detail.jpg", picture(12, size=(900, 600)))
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Copy and embed").click()
     page.locator("#built-state").filter(has_text="×").wait_for()
     assert violations(page) == [], "detail with embed and focal point"
+    assert page.locator("#detail").evaluate("d => d.scrollWidth <= d.clientWidth")
     seen = set()
     for _ in range(60):
         page.keyboard.press("Tab")
