@@ -41,6 +41,7 @@ ASSETS = {
             "state",
             "upload",
             "watch",
+            "webhooks",
             "words",
         )
     },
