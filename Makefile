@@ -27,7 +27,8 @@ help:
 	@echo "make load        a bounded load run on a local stack of its own"
 	@echo "make fuzz        Schemathesis against the contract, unseeded, AUTH_MODE none and token (ARGS=)"
 	@echo "make bench       time the imaging pipelines side by side (bench/imaging.py), then renditions"
-	@echo "                 on a miss against pyvips (bench/delivery.py; make bench-delivery alone)"
+	@echo "                 on a miss against pyvips (bench/delivery.py; make bench-delivery alone), then"
+	@echo "                 the gallery's bytes and scrolling in Chromium (bench/gallery.py; make bench-gallery)"
 	@echo "make scale       write units per upload and the hottest partition keys at 100-10,000 uploads/s"
 	@echo "make reprocess   regenerate variants after the presets changed (ARGS='--owner alice');"
 	@echo "                 bring a rejected original back from quarantine (ARGS='--restore IMAGE_ID')"
@@ -72,18 +73,23 @@ test-fast: venv
 resources: venv
 	$(BIN)/python scripts/bootstrap.py --stage $(STAGE)
 
-.PHONY: bench bench-delivery scale reprocess fuzz webhook-listen
+.PHONY: bench bench-delivery bench-gallery scale reprocess fuzz webhook-listen
 
 # pyvips only gives the benchmark its comparison column; nothing ships or tests with it.
 bench: venv
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/imaging.py $(ARGS)
 	$(BIN)/python bench/delivery.py $(DELIVERY_ARGS)
+	$(MAKE) --no-print-directory bench-gallery
 
 # The delivery table alone (renditions on a miss against pyvips; docs/delivery.md).
 bench-delivery: venv
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python bench/delivery.py $(DELIVERY_ARGS)
+
+# What the web app's gallery downloads and how it scrolls, in Chromium (docs/web-app.md).
+bench-gallery: venv browser
+	$(BIN)/python bench/gallery.py $(GALLERY_ARGS)
 
 # A receiver for the local stack's webhooks: verifies each with the standardwebhooks library.
 webhook-listen: venv

@@ -351,8 +351,8 @@ def delivery(stage: str, session=None) -> str:
 
     try:
         sync_keys(session.client("cloudfront-keyvaluestore"), outputs["DeliveryKeyStoreArn"], secret["SecretString"])
-    except MissingDependencyException:  # the KeyValueStore API signs with SigV4A: boto3 needs the CRT
-        raise SystemExit("the edge's keys need the AWS CRT: .venv/bin/pip install awscrt, then make deploy") from None
+    except MissingDependencyException:  # SigV4A needs the CRT, which requirements-dev.txt pins
+        raise SystemExit("the edge's keys need the AWS CRT: make venv (it installs awscrt), then make deploy") from None
     return f"https://{outputs['DeliveryDomain']}"
 
 

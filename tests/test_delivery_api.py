@@ -68,7 +68,7 @@ def test_a_ready_record_carries_delivery_with_a_srcset_stopping_at_its_width(cli
     delivery = photo["delivery"]
     assert (delivery["width"], delivery["height"]) == (1500, 1000)
     candidates = _candidates(delivery["srcset"])
-    assert [w for _, w in candidates] == [320, 640, 750, 828, 1080, 1200, 1500]
+    assert [w for _, w in candidates] == [256, 320, 384, 480, 640, 750, 828, 1080, 1200, 1500]
     for url, width in candidates:
         assert re.fullmatch(rf"(?:/api)?/r/{photo['image_id']}/\d+/w{width}-inside-auto/local\.0\.[A-Za-z0-9_-]{{43}}", url)
     assert "/w1080-inside-auto/" in delivery["src"]

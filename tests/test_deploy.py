@@ -381,6 +381,30 @@ def test_the_edge_gets_exactly_the_keys_of_the_secret_through_a_rotation():
     assert store.items == {"k2": "two"}
 
 
+def test_the_real_keyvaluestore_client_signs_with_sigv4a_offline():
+    """make deploy's key copy goes through botocore, which signs this API with SigV4A only when
+    the CRT is installed: the dev requirements must bring it. The request is stopped before it
+    is sent; its Authorization header shows the algorithm."""
+    import boto3
+
+    session = boto3.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret", region_name="us-east-1")
+    kvs = session.client("cloudfront-keyvaluestore")
+    signed = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(request, **_):
+        signed["authorization"] = request.headers["Authorization"].decode()
+        raise Stop
+
+    kvs.meta.events.register("before-send.cloudfront-keyvaluestore.*", capture)
+    with pytest.raises(Stop):
+        store = "arn:aws:cloudfront::123456789012:key-value-store/1a2b3c"
+        deploy.sync_keys(kvs, store, json.dumps({"current": "k1", "k1": "x"}))
+    assert signed["authorization"].startswith("AWS4-ECDSA-P256-SHA256 Credential=AKIDEXAMPLE/")
+
+
 def test_the_streams_mapping_reports_batch_item_failures_and_hears_image_records_only():
     class Lambda:
         def __init__(self):

@@ -165,6 +165,25 @@ def test_the_pages_rules_come_from_client_config_and_agree_with_the_api(client, 
     assert ours["types"] == ["image/jpeg", "image/heif", "image/png", "image/svg+xml", "application/octet-stream"]
 
 
+WEBHOOK_EVENTS_JS = r"""
+// session.js names the stores it keeps a sign-in in; node has neither.
+globalThis.localStorage = globalThis.sessionStorage = {};
+const { EVENTS } = await import("./chalicelib/edge/web/webhooks.js");
+console.log(JSON.stringify(EVENTS.map((e) => e.type)));
+"""
+
+
+def test_the_webhooks_panel_offers_the_event_types_a_webhook_may_hear(tmp_path):
+    """The panel's one list of event types (webhooks.js) is the API's, which it checks `events` against."""
+    from chalicelib.events.vocabulary import IMAGE_TYPES
+
+    script = tmp_path / "events.mjs"
+    script.write_text(WEBHOOK_EVENTS_JS.replace("./chalicelib", (ROOT / "chalicelib").as_uri()))
+    result = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == list(IMAGE_TYPES)
+
+
 BLURHASH_JS = r"""
 import { decode, components } from "./chalicelib/edge/web/blurhash.js";
 const [hash, width, height] = process.argv.slice(2);

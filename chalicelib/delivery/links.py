@@ -1,6 +1,6 @@
 """The rendition URLs the API hands out: one for any options, and `delivery` for a record.
 
-    delivery = {"src": ..., "srcset": "... 320w, ... 640w, ...", "width": W, "height": H}
+    delivery = {"src": ..., "srcset": "... 256w, ... 320w, ...", "width": W, "height": H}
 
 `src` is a signed `format=auto` URL at DEFAULT_WIDTH (or the image's own width when it is
 narrower); `srcset` offers the same over WIDTH_LADDER, stopping at the original's width
@@ -18,8 +18,10 @@ from ..domain.records import ImageRecord
 from . import keyring, signing
 from .options import Options
 
-# Next.js' deviceSizes with 320 in front: the widths phones, tablets and desktops lay out.
-WIDTH_LADDER = (320, 640, 750, 828, 1080, 1200, 1920, 2048, 3840)
+# Next.js' deviceSizes (the widths phones, tablets and desktops lay out), with its imageSizes
+# 256 and 384 and our 320 and 480 below them: a gallery tile of 160-240 CSS px at 2x then
+# finds a candidate within 1.25x of the pixels it shows, not 640 for all.
+WIDTH_LADDER = (256, 320, 384, 480, 640, 750, 828, 1080, 1200, 1920, 2048, 3840)
 DEFAULT_WIDTH = 1080
 
 

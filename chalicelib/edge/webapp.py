@@ -43,6 +43,7 @@ ASSETS = {
             "state",
             "upload",
             "watch",
+            "webhooks",
             "words",
         )
     },

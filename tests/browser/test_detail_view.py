@@ -118,7 +118,7 @@ def test_the_info_lists_variants_renditions_camera_and_taken_and_downloads_the_o
     record, dialog = open_detail(page, web_api, owner, "info photo.jpg", with_camera(picture(8, size=(1300, 900))))
     assert (record["camera_make"], record["camera_model"]) == ("Fujifilm", "X100V")
     meta = dict(zip(dialog.locator("dt").all_inner_texts(), dialog.locator("dd").all_inner_texts(), strict=True))
-    assert meta["Renditions"] == "320, 640, 750, 828, 1080, 1200, 1300 px wide, in the browser's best format"
+    assert meta["Renditions"] == "256, 320, 384, 480, 640, 750, 828, 1080, 1200, 1300 px wide, in the browser's best format"
     assert meta["Camera"] == "Fujifilm X100V"
     assert "2025" in meta["Taken"] and not re.search(r"\d{4}-\d\d-\d\dT", meta["Taken"])  # in words
     assert dialog.locator(f'dd time[datetime="{record["taken_at"]}"]').count() == 1

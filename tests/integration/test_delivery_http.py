@@ -33,7 +33,7 @@ def _candidates(record) -> list[tuple[str, int]]:
 def test_srcset_urls_serve_each_browser_the_format_it_reads(api, http, owner, photo, accept, content_type):
     record = _ready(api, owner, photo)
     candidates = _candidates(record)
-    assert [w for _, w in candidates] == [320, 640, 750, 828, 1080, 1200]  # the photo is 1200 px wide
+    assert [w for _, w in candidates] == [256, 320, 384, 480, 640, 750, 828, 1080, 1200]  # the photo is 1200 px wide
     for url, width in candidates:
         first = http.get(api.base + url, headers={"Accept": accept}, timeout=60)
         assert first.status_code == 200, (url, first.text[:200])

@@ -1,6 +1,7 @@
 // imgstore's web app, wired from its parts (as TodoMVC's vanilla example is):
 // session (signing in), gallery (the grid), selection (acting on many), upload,
-// detail, watch (an image settling), rules (the server's, from /client-config). Plain ES modules, no build.
+// detail, watch (an image settling), rules (the server's, from /client-config),
+// webhooks (a panel, imported when first opened). Plain ES modules, no build.
 import { openDetail, startDetail } from "./detail.js";
 import { $ } from "./dom.js";
 import { catchUncaught, onUnauthorized, showError } from "./errors.js";
@@ -13,6 +14,13 @@ import { startUploads } from "./upload.js";
 import { either, megabytes } from "./words.js";
 
 catchUncaught();
+
+// Imported when first opened: the gallery's first view does without it.
+let webhooks = null;
+function toggleWebhooks() {
+  webhooks ??= import("./webhooks.js");
+  webhooks.then((panel) => panel.toggle()).catch((err) => { webhooks = null; showError(err, "Opening the webhooks"); });
+}
 
 async function start() {
   try {
@@ -33,7 +41,9 @@ async function start() {
   startSelection();
   startUploads();
   startDetail();
+  $("open-webhooks").addEventListener("click", toggleWebhooks);
   const signOut = startSession((session) => {
+    webhooks?.then((panel) => panel.reset());
     if (!session) return clear();
     $("owner-filter").hidden = !session.admin;
     resetFilters();

@@ -32,9 +32,9 @@ const nearby = new IntersectionObserver((entries) => {
 }, { rootMargin: NEAR });
 
 // What a tile shows: the rendition its size calls for, from delivery's srcset
-// (docs/delivery.md), else the smallest variant. Tiles are 160-250 CSS px wide,
-// about half the screen on a phone.
-const TILE_SIZES = "(max-width: 600px) 50vw, 250px";
+// (docs/delivery.md), else the smallest variant. `auto` (lazy images): the browser
+// picks by the tile's laid-out width; the rest is for browsers without it.
+const TILE_SIZES = "auto, (max-width: 600px) 50vw, 250px";
 
 function picture(record) {
   if (record.delivery) return { src: record.delivery.src, srcset: record.delivery.srcset };
