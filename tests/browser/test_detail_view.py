@@ -14,7 +14,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.browser.conftest import MARKS, _page, picture
+from tests.browser.conftest import MARKS, _page, picture, ready_pictures
 from tests.browser.test_accessibility import violations
 from tests.browser.test_shown_truthfully import DETAIL_LOADED, upload
 
@@ -118,7 +118,8 @@ def test_the_info_lists_variants_renditions_camera_and_taken_and_downloads_the_o
     record, dialog = open_detail(page, web_api, owner, "info photo.jpg", with_camera(picture(8, size=(1300, 900))))
     assert (record["camera_make"], record["camera_model"]) == ("Fujifilm", "X100V")
     meta = dict(zip(dialog.locator("dt").all_inner_texts(), dialog.locator("dd").all_inner_texts(), strict=True))
-    assert meta["Renditions"] == "256, 320, 384, 480, 640, 750, 828, 1080, 1200, 1300 px wide, in the browser's best format"
+    ladder = "256, 320, 384, 480, 640, 750, 828, 1080, 1200, 1300"
+    assert meta["Renditions"] == f"{ladder} px wide, in the browser's best format"
     assert meta["Camera"] == "Fujifilm X100V"
     assert "2025" in meta["Taken"] and not re.search(r"\d{4}-\d\d-\d\dT", meta["Taken"])  # in words
     assert dialog.locator(f'dd time[datetime="{record["taken_at"]}"]').count() == 1
@@ -281,6 +282,21 @@ def test_clicking_the_picture_sets_the_focal_point_and_refreshes_the_crops(page,
     dialog.locator("#focus-state").filter(has_text="No focal point").wait_for()
     assert web_api.record(image_id)["focus"] is None
     assert not dialog.locator("#focus-mark").is_visible()
+
+
+def test_the_detail_modules_load_only_when_the_dialog_first_opens(page, web_api, owner):
+    [image_id] = ready_pictures(web_api, owner, {"lazy-detail.jpg": 13})
+    scripts = []
+    page.on("request", lambda r: scripts.append(r.url.rsplit("/", 1)[-1]) if r.url.endswith(".js") else None)
+    page.open()
+    page.sign_in(owner)
+    page.wait_thumbnails(1)
+    # The gallery's first view waits for neither.
+    assert "detail.js" in scripts and not {"embed.js", "focus.js"} & set(scripts)
+    page.tile(image_id).get_by_role("button").click()
+    page.locator("#embed").wait_for(state="attached")
+    page.locator("#focus-state").filter(has_text="No focal point").wait_for()
+    assert {"embed.js", "focus.js"} <= set(scripts)
 
 
 def test_the_dialog_still_traps_focus_closes_on_escape_and_passes_axe(page, web_api, owner):

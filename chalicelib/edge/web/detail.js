@@ -1,9 +1,8 @@
 // The detail view: one image's picture and metadata; edit, reprocess, download, delete.
-// Copy and embed are embed.js's, the focal point focus.js's.
+// Copy and embed are embed.js's, the focal point focus.js's: imported when the dialog first
+// opens, so the gallery's first view does not wait for them.
 import { $ } from "./dom.js";
-import { fillEmbed, resetEmbed, startEmbed } from "./embed.js";
 import { showError } from "./errors.js";
-import { fillFocus, startFocus } from "./focus.js";
 import { label, remove, showCount, update } from "./gallery.js";
 import { api } from "./session.js";
 import { state } from "./state.js";
@@ -117,8 +116,7 @@ function fill(record) {
   form.elements.tags.value = record.tags.join(", ");
   $("reprocess").disabled = record.status === "rejected";
   $("confirm-delete").hidden = true;
-  fillEmbed(record);
-  fillFocus(record);
+  fillParts(record);
 }
 
 /** The metadata and the download link (an original's URL that names its filename). */
@@ -147,8 +145,28 @@ async function refresh(record) {
   showFigure(fresh);
   showMeta(fresh);
   update(fresh);
-  fillEmbed(fresh);
-  fillFocus(fresh);
+  fillParts(fresh);
+}
+
+let parts = null; // the promise of {embed, focus}, once asked for
+let loaded = null; // the same, once there
+
+function loadParts() {
+  if (!parts) {
+    parts = Promise.all([import("./embed.js"), import("./focus.js")]).then(([embed, focus]) => {
+      embed.startEmbed();
+      focus.startFocus({ saved: refresh });
+      loaded = { embed, focus };
+    });
+    parts.catch(() => { parts = null; }); // a failed import is tried again at the next opening
+  }
+  return parts;
+}
+
+function fillParts(record) {
+  if (!loaded) return;
+  loaded.embed.fillEmbed(record);
+  loaded.focus.fillFocus(record);
 }
 
 /** Opens the detail view on `imageId`; focus goes back to `opener` when it closes. */
@@ -156,7 +174,8 @@ export async function openDetail(imageId, opener) {
   state.detail.opener = opener;
   $("detail-status").textContent = "";
   try {
-    fill(await api.get(imageId, true));
+    const [record] = await Promise.all([api.get(imageId, true), loadParts()]);
+    fill(record);
     if (!$("detail").open) $("detail").showModal();
     $("detail").scrollTop = 0; // each image opens at its top, not where the last one was left
     $("detail-close").focus();
@@ -230,7 +249,7 @@ export function startDetail() {
   $("detail").addEventListener("close", () => {
     const opener = state.detail.opener;
     state.detail.current = null;
-    resetEmbed();
+    if (loaded) loaded.embed.resetEmbed();
     if (opener && opener.isConnected) opener.focus();
   });
   $("detail-close").addEventListener("click", close);
@@ -241,6 +260,4 @@ export function startDetail() {
   $("delete").addEventListener("click", () => { $("detail-status").textContent = ""; $("confirm-delete").hidden = false; $("delete-no").focus(); });
   $("delete-no").addEventListener("click", () => { $("confirm-delete").hidden = true; $("delete").focus(); });
   $("delete-yes").addEventListener("click", deleteCurrent);
-  startEmbed();
-  startFocus({ saved: refresh });
 }
