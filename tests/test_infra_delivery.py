@@ -24,7 +24,8 @@ KEYS = Keyring("k2", {"k1": "first secret", "k2": "second secret"})
 def test_everything_for_delivery_waits_for_the_renderer(template):
     assert template["Conditions"]["HasRenderer"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RendererFunctionArn"}, ""]}]}
     for name in ("DeliveryDistribution", "DeliveryViewerRequest", "DeliveryKeyStore", "DeliveryCachePolicy",
-                 "DeliveryBucketAccess", "DeliveryRendererAccess", "RendererUrl", "RendererUrlPermission"):
+                 "DeliveryBucketAccess", "DeliveryRendererAccess", "RendererUrl", "RendererUrlPermission",
+                 "DeliveryResponseHeaders"):
         assert template["Resources"][name]["Condition"] == "HasRenderer", name
     assert "Condition" not in template["Resources"]["DeliveryKeysSecret"]  # the API signs from the first deploy
 
@@ -80,6 +81,15 @@ def test_the_cache_key_is_the_url_alone_and_the_edge_ttl_bounds_deletion(templat
     assert template["Parameters"]["EdgeMaxTtl"]["Default"] == 86400
     forwarded = resource(template, "DeliveryOriginRequestPolicy")["OriginRequestPolicyConfig"]["HeadersConfig"]
     assert forwarded["Headers"] == ["x-imgstore-path", "x-imgstore-client"]
+
+
+def test_the_edge_answers_cors_for_the_origins_the_bucket_allows_and_nothing_more(template):
+    cors = resource(template, "DeliveryResponseHeaders")["ResponseHeadersPolicyConfig"]["CorsConfig"]
+    (bucket_rule,) = resource(template, "ImagesBucket")["CorsConfiguration"]["CorsRules"]
+    assert cors["AccessControlAllowOrigins"]["Items"] == bucket_rule["AllowedOrigins"]
+    assert cors["AccessControlAllowMethods"]["Items"] == ["GET", "HEAD"] and cors["AccessControlAllowCredentials"] is False
+    behaviour = resource(template, "DeliveryDistribution")["DistributionConfig"]["DefaultCacheBehavior"]
+    assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "DeliveryResponseHeaders"}
 
 
 def test_the_function_runs_on_cloudfront_js_2_with_its_key_store(template):

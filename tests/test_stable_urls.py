@@ -76,6 +76,35 @@ def test_one_url_for_the_whole_window_and_a_new_one_after_it(aws):
     assert query(first)["X-Amz-Credential"].split("/")[1] == amz_date(START)[:8]
 
 
+# Lambda's runtime has no awscrt; the dev requirements bring it (make deploy signs SigV4A with it),
+# and with it botocore signs S3 with the CRT's signers instead. The window holds either way.
+WINDOW_IN_A_CLEAN_INTERPRETER = """
+import sys
+if sys.argv[1] == "without":
+    sys.modules["awscrt"] = None  # as on Lambda: importing it fails
+import botocore.auth
+from chalicelib.adapters.blobs import BlobStore
+from chalicelib.adapters.presigning import Window
+blobs = BlobStore("b")
+urls = [blobs.presign_get("k", Window(900, s), 3600) for s in (%d, %d + 899, %d + 900)]
+print(botocore.auth.HAS_CRT, urls[0] == urls[1], urls[1] != urls[2])
+"""
+
+
+@pytest.mark.parametrize(("crt", "has_crt"), [("with", "True"), ("without", "False")])
+def test_the_window_holds_with_and_without_the_crt(crt, has_crt):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_DEFAULT_REGION": "us-east-1"}
+    code = WINDOW_IN_A_CLEAN_INTERPRETER % (START, START, START)
+    run = subprocess.run([sys.executable, "-c", code, crt], cwd=Path(__file__).resolve().parents[1], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert run.stdout.split() == [has_crt, "True", "True"], run.stderr
+
+
 def test_other_keys_and_downloads_get_their_own_urls(aws):
     blobs = BlobStore(BUCKET)
     window = Window(W, START)

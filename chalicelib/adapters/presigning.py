@@ -23,6 +23,16 @@ _clock_lock = threading.Lock()
 _clock_installed = False
 
 
+def _held(real):
+    def get_current_datetime(remove_tzinfo: bool = True):
+        fixed = _SIGNING_TIME.get()
+        if fixed is None:
+            return real(remove_tzinfo=remove_tzinfo)
+        return fixed.replace(tzinfo=None) if remove_tzinfo else fixed
+
+    return get_current_datetime
+
+
 def _install_signing_clock() -> None:
     global _clock_installed
     import botocore.auth
@@ -30,13 +40,11 @@ def _install_signing_clock() -> None:
     with _clock_lock:
         if _clock_installed:
             return
-        real = botocore.auth.get_current_datetime
+        botocore.auth.get_current_datetime = _held(botocore.auth.get_current_datetime)
+        if botocore.auth.HAS_CRT:  # with awscrt installed, botocore signs S3 with the CRT's signers
+            import botocore.crt.auth
 
-        def get_current_datetime(*args, **kwargs):
-            fixed = _SIGNING_TIME.get()
-            return real(*args, **kwargs) if fixed is None else fixed
-
-        botocore.auth.get_current_datetime = get_current_datetime
+            botocore.crt.auth.get_current_datetime = _held(botocore.crt.auth.get_current_datetime)
         _clock_installed = True
 
 
@@ -44,7 +52,7 @@ def _install_signing_clock() -> None:
 def signing_at(unix_seconds: int) -> Iterator[None]:
     """Within this block, and in this context only, botocore signs at `unix_seconds`."""
     _install_signing_clock()
-    token = _SIGNING_TIME.set(datetime.fromtimestamp(unix_seconds, UTC).replace(tzinfo=None))
+    token = _SIGNING_TIME.set(datetime.fromtimestamp(unix_seconds, UTC))
     try:
         yield
     finally:

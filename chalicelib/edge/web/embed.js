@@ -87,7 +87,8 @@ async function build() {
     $("built-url").value = absolute(url);
     say("Fetching the rendition…");
     // Read as bytes, so the preview shows this very response's format and size.
-    const reply = await fetch(url, { headers: { Accept: IMAGE_ACCEPT } }).catch(() => null);
+    // no-store: an <img> may have cached this URL without CORS headers, which a fetch cannot use.
+    const reply = await fetch(url, { headers: { Accept: IMAGE_ACCEPT }, cache: "no-store" }).catch(() => null);
     if (!reply) { if (asked === built.asked) showUnread(url); return; }
     if (!reply.ok) throw new Error(`the rendition answered ${reply.status}`);
     const blob = await reply.blob();
