@@ -38,6 +38,7 @@ def test_typing_in_the_search_box_shows_only_the_matching_tiles(page, web_api, o
     page.wait_thumbnails(2)
     page.screenshot_to("search.png")
 
+    box.press("End")  # the screenshot took the focus away
     box.press_sequentially("er lak", delay=40)  # every word: whole words, the last as a prefix
     shown_are(page, [lake])
 
