@@ -185,6 +185,17 @@ def _signing_secret(env) -> str | None:
     return f"imgstore-local:{env['IMAGES_TABLE']}"
 
 
+# Search (domain.search, docs/api.md#search). A query: at most this many characters as sent and
+# this many distinct words. An image: at most SEARCH_MAX_TERMS terms (its words and their 3-character
+# prefix terms together), each cut to SEARCH_MAX_TERM_CHARS. Not settings: the terms are stored as word
+# items, so changing the image caps needs scripts/backfill.py. 29 keeps the largest save one
+# transaction of DynamoDB's 100 items: the record, 20 tags out and 20 in, 29 terms out and 29 in.
+SEARCH_MAX_QUERY_CHARS = 200
+SEARCH_MAX_WORDS = 8
+SEARCH_MAX_TERMS = 29
+SEARCH_MAX_TERM_CHARS = 40
+TRANSACTION_ITEMS = 100  # DynamoDB's most items in one TransactWriteItems
+
 MAX_PRESIGN_SECONDS = 7 * 86400  # SigV4 refuses a presigned URL that lives longer
 # A GET URL's expiry also carries the record's version modulo this (adapters.presigning.Window), so
 # two renderings within one second get different URLs; it lives up to 59 s longer.

@@ -10,6 +10,9 @@ What a schema cannot say, said here, and nothing more:
 - a valid `next_token` is one the API issued, for the same list: the schema has
   its shape (a pattern), not its signature. Valid data keeps only tokens seen in
   an answer, with that answer's filters (the contract's NextPage link makes them).
+- a valid `q` has at most SEARCH_MAX_WORDS distinct words, by the API's own word rule
+  (Unicode letters, marks and digits), which no JSON Schema pattern can state: valid data
+  keeps its first ones.
 - a webhook URL must point somewhere the stage allows (format `imgstore-webhook-url`):
   on the local stage, loopback, here its discard port, where nothing listens.
 """
@@ -23,7 +26,9 @@ import io
 import schemathesis
 from hypothesis import strategies as st
 
+from chalicelib.config import SEARCH_MAX_QUERY_CHARS, SEARCH_MAX_WORDS
 from chalicelib.domain import formats
+from chalicelib.domain.search import query_words
 
 
 def _image(fmt: str, size=(24, 16), mode="RGB", color=(40, 120, 200)) -> bytes:
@@ -91,7 +96,7 @@ def _foreign_parameters(case) -> list[str]:
 
 
 _LIST = "GET /images"
-_FILTERS = ("user_id", "tag", "status", "order")  # a token continues one list: these and its order
+_FILTERS = ("user_id", "tag", "status", "order", "q")  # a token continues one list: these, its order and search
 _issued: dict[str, dict[str, str]] = {}  # next_token -> the filters of the list it continues
 
 
@@ -110,6 +115,10 @@ def map_case(ctx, case):
     if not _query_is_negative(case):
         for name in _foreign_parameters(case):
             del case.query[name]
+    if case.operation.label == _LIST and _positive(case) and "q" in (case.query or {}):
+        found = query_words(case.query["q"])
+        if len(found) > SEARCH_MAX_WORDS:
+            case.query["q"] = " ".join(found[:SEARCH_MAX_WORDS])[:SEARCH_MAX_QUERY_CHARS]  # NFKC may lengthen
     if case.operation.label == _LIST and _positive(case) and "next_token" in (case.query or {}):
         filters = _issued.get(case.query["next_token"])
         if filters is None:

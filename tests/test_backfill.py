@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.adapters.store import ImageStore
+from chalicelib.domain.search import Search
 from scripts import backfill as migration
 from tests.conftest import TABLE
 from tests.test_store import make
@@ -71,8 +72,11 @@ def test_backfill_migrates_a_legacy_table_and_a_second_run_converges(legacy, ddb
     state = tmp_path / "state.json"
     counts, done = migration.backfill(store, ddb, state)
     assert done and not state.exists()
-    # 40 records and their 40 tag items; the dying record has no list keys; the orphan and the dying tag go
+    # 40 records and their 40 tag items; the dying record has no list keys; the orphan and the dying tag go.
+    # Each record also gets the word item its tag's word makes ("t0"), which this Scan has passed.
     assert counts == {"updated": 80, "unchanged": 1, "removed": 2}
+    words = [sk for _, sk, _ in _snapshot(ddb) if sk.startswith("WORD#")]
+    assert sorted(words) == sorted(f"WORD#{r.tags[0]}" for r in legacy)
     for filters in FILTERS:
         filters = {**filters, "owner": filters["owner"] and "u1"}
         pages = []
@@ -83,11 +87,13 @@ def test_backfill_migrates_a_legacy_table_and_a_second_run_converges(legacy, ddb
             if not (cursor := page.cursor):
                 break
         assert pages == _reference(legacy, **filters), filters
+    found = store.list(owner=None, tag=None, status=None, limit=50, search=Search(("t1",))).records
+    assert [r.image_id for r in found] == _reference(legacy, None, "t1", None)  # records from before search
     assert migration.drop_legacy_indexes(ddb, TABLE, poll=0) == ["gsi1", "gsi2", "gsi3", "gsi4"]
     before = _snapshot(ddb)
     assert not any("'g1pk'" in item or "'g3pk'" in item for _, _, item in before)
     again, done = migration.backfill(store, ddb, state)
-    assert done and again == {"unchanged": 81}
+    assert done and again == {"unchanged": 121}  # 81 and the 40 word items
     assert _snapshot(ddb) == before
     assert migration.ensure_indexes(ddb, TABLE, poll=0) == [] and migration.drop_legacy_indexes(ddb, TABLE, poll=0) == []
 
@@ -99,8 +105,10 @@ def test_a_backfill_cut_short_resumes_where_it_stopped(legacy, ddb, tmp_path):
     assert not done and state.exists() and sum(first.values()) == 30
     rest, done = migration.backfill(store, ddb, state, page_size=10)
     assert done and not state.exists()
-    assert sum(first.values()) + sum(rest.values()) == 83 and first["updated"] + rest["updated"] == 80
-    assert migration.backfill(store, ddb, state)[0] == {"unchanged": 81}
+    # The 83 items, and the word items written ahead of where the Scan was (each "unchanged")
+    assert first["updated"] + rest["updated"] == 80 and first["removed"] + rest["removed"] == 2
+    assert 83 <= sum(first.values()) + sum(rest.values()) <= 83 + 40
+    assert migration.backfill(store, ddb, state)[0] == {"unchanged": 121}
 
 
 def test_a_record_saved_during_the_backfill_is_left_as_saved(legacy, ddb):

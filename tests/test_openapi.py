@@ -75,6 +75,9 @@ def test_the_document_states_the_rules_the_code_applies():
     from chalicelib.edge.validation import LIST_PARAMS, RAW_PARAMS
 
     assert tuple(listing) == LIST_PARAMS and listing["tag"]["pattern"] == records.TAG_PATTERN
+    assert listing["q"]["maxLength"] == config.SEARCH_MAX_QUERY_CHARS and listing["q"]["minLength"] == 1
+    q = next(p for p in doc["paths"]["/images"]["get"]["parameters"] if p["name"] == "q")
+    assert f"at most {config.SEARCH_MAX_WORDS} distinct words" in q["description"]
     raw = [p["name"] for p in doc["paths"]["/images"]["post"]["parameters"]]
     assert tuple(raw) == RAW_PARAMS
     image_id = doc["paths"]["/images/{image_id}"]["parameters"][0]["schema"]["pattern"]

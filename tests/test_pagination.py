@@ -37,3 +37,13 @@ def test_token_from_another_list_or_secret_is_refused():
 def test_garbage_is_refused(garbage):
     with pytest.raises(Invalid):
         pagination.decode(garbage, pagination.scope(None, None, None), "secret")
+
+
+def test_a_search_is_part_of_the_scope_and_no_search_leaves_it_as_before():
+    assert pagination.scope("alice", None, None, "newest", "") == ALICE == '["alice", null, null]'
+    searched = {pagination.scope("alice", None, None, order, words)
+                for order in ("newest", "oldest") for words in ("", "summer", "summer trip")}
+    assert len(searched) == 6  # every order and search its own list
+    token = pagination.encode(KEY, pagination.scope("alice", None, None, "newest", "summer"), "secret")
+    with pytest.raises(Invalid, match="not valid for this list"):
+        pagination.decode(token, pagination.scope("alice", None, None, "newest", "summer trip"), "secret")

@@ -104,6 +104,7 @@ def test_client_config_tells_the_page_the_stage(client, monkeypatch):
     )
     assert body["variants"] == ["thumb", "medium", "large"] and body["url_window_seconds"] == 900
     assert body["user_name"]["pattern"] == keys.OWNER_PATTERN and body["tags"]["max_count"] == records.MAX_TAGS
+    assert body["search"] == {"max_chars": config.SEARCH_MAX_QUERY_CHARS, "max_words": config.SEARCH_MAX_WORDS}
     by_name = {f["name"]: f for f in body["upload"]["formats"]}
     assert list(by_name) == ["JPEG", "PNG", "GIF", "WebP", "BMP", "TIFF", "HEIC", "AVIF"]
     assert by_name["JPEG"] == {

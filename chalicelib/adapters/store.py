@@ -4,6 +4,7 @@ One table, keys `pk`/`sk`:
 
     pk=IMG#{id}  sk=IMAGE       the record
     pk=IMG#{id}  sk=TAG#{tag}   one per tag (a GSI cannot index a list)
+    pk=IMG#{id}  sk=WORD#{term} one per search term (domain.search.terms_of)
 
 Four GSIs (`lists1`..`lists4`, partition `l1pk`..`l4pk`, shared sort key `gsk` =
 `{created_at}#{id}`, keys only) give every filter combination its own partition:
@@ -12,6 +13,9 @@ Four GSIs (`lists1`..`lists4`, partition `l1pk`..`l4pk`, shared sort key `gsk` =
     lists2: owner | owner+tag         lists4: owner+status | owner+tag+status
 
 Record items carry the partitions without a tag, tag items those with one.
+Word items carry only the two without a status: lists1 `W#{term}#{n}`, lists2
+`O#{owner}#W#{term}` (a status would move them at every status change); a search
+reads one of them and filters the records by their own terms, tag and status.
 Records being deleted carry none, so they drop out of every list at once. The
 partitions with no owner end in a shard number from the image id (`IMG#3`,
 `T#cat#S#ready#5`), so no key takes every upload's writes; their lists are
@@ -35,6 +39,7 @@ from botocore.exceptions import ClientError
 
 from ..domain.errors import Conflict, Invalid
 from ..domain.records import ImageRecord
+from ..domain.search import Search, terms_of
 from . import aws
 
 INDEXES = ("lists1", "lists2", "lists3", "lists4")
@@ -64,6 +69,11 @@ def index_for(owner: str | None, tag: str | None, status: str | None) -> tuple[s
     return f"lists{number}", "#".join(parts) or "IMG"
 
 
+def word_index_for(owner: str | None, term: str) -> tuple[str, str]:
+    """The index and partition value (before any shard suffix) of one search term's list."""
+    return ("lists2", f"O#{owner}#W#{term}") if owner else ("lists1", f"W#{term}")
+
+
 def partition_attr(index: str) -> str:
     return f"l{index[-1]}pk"
 
@@ -79,6 +89,13 @@ def _index_attrs(image_id: str, owner: str, tag: str | None, status: str, sort_k
         for with_status in (False, True):
             name, value = index_for(owner if with_owner else None, tag, status if with_status else None)
             attrs[partition_attr(name)] = value if with_owner else f"{value}#{shard_of(image_id, shards)}"
+    return attrs
+
+
+def _word_attrs(image_id: str, owner: str, term: str, sort_key: str, shards: int) -> dict:
+    attrs = {SORT_KEY: sort_key}
+    for name, value in (word_index_for(None, term), word_index_for(owner, term)):
+        attrs[partition_attr(name)] = value if name == "lists2" else f"{value}#{shard_of(image_id, shards)}"
     return attrs
 
 
@@ -162,13 +179,23 @@ class ImageStore:
         limit: int,
         cursor: str | None = None,
         oldest_first: bool = False,
+        search: Search | None = None,
     ) -> Page:
         """Newest first, or oldest first with `oldest_first`. A list with an owner is one
         partition: one Query of at most limit+1 index entries. One without is merged from
         its shards: one Query of at most limit+1 entries per shard, so at most
         shards x (limit+1) in all (the extra one only tells whether the shard has more).
-        Then one BatchGetItem of the page's records. `cursor` is a page's own, or Invalid."""
-        index, partition = index_for(owner, tag, status)
+        Then one BatchGetItem of the page's records. `cursor` is a page's own, or Invalid.
+
+        With `search`, the partition read is that of its lookup term (with the owner, if
+        any), and the page keeps the records that match the search, the tag and the status:
+        the same reads, so a page may hold fewer than `limit` records and still have a cursor."""
+        if search is None:
+            index, partition = index_for(owner, tag, status)
+            sk = f"TAG#{tag}" if tag else "IMAGE"
+        else:
+            index, partition = word_index_for(owner, search.lookup)
+            sk = f"WORD#{search.lookup}"
         ranges = [""] if owner else [str(n) for n in range(self.shards)]
         after, live = _read_cursor(cursor, partition, ranges) if cursor is not None else (None, ranges)
 
@@ -184,7 +211,6 @@ class ImageStore:
                 Limit=limit + 1,
             )
             if after is not None:  # a position, not necessarily an item of this shard
-                sk = f"TAG#{tag}" if tag else "IMAGE"
                 start = {**_key(after.rsplit("#", 1)[1], sk), partition_attr(index): value, SORT_KEY: after}
                 params["ExclusiveStartKey"] = _dump(start)
             reply = self._db.query(**params)
@@ -211,6 +237,7 @@ class ImageStore:
             if (owner is None or r.owner == owner)
             and (tag is None or tag in r.tags)
             and (status is None or r.status == status)
+            and (search is None or search.matches(r))
         ]
         return Page(records, _write_cursor(partition, shown[-1][0], more) if shown else None)
 
@@ -233,10 +260,12 @@ class ImageStore:
     # -- writes ------------------------------------------------------------
 
     def create(self, record: ImageRecord) -> ImageRecord:
-        """Write a new record and its tag items; Conflict if the id exists."""
+        """Write a new record, its tag items and its word items; Conflict if the id exists."""
         record = replace(record, version=1)
         self._transact(
-            [self._put_record(record, "attribute_not_exists(pk)")] + [self._put_tag(record, t) for t in record.tags]
+            [self._put_record(record, "attribute_not_exists(pk)")]
+            + [self._put_tag(record, t) for t in record.tags]
+            + [self._put_word(record, t) for t in terms_of(record)]
         )
         return record
 
@@ -251,10 +280,14 @@ class ImageStore:
             for t in record.tags
             if previous.deleting or t not in previous.tags or self._tag_item(record, t) != self._tag_item(previous, t)
         ]
+        # Word items carry no status: only a change of the terms (a title, say) writes any.
+        terms, before = terms_of(record), [] if previous.deleting else terms_of(previous)
         self._transact(
             [self._put_record(record, "#v = :v", previous.version)]
             + [self._put_tag(record, t) for t in changed]
             + [self._delete(record.image_id, f"TAG#{t}") for t in stale]
+            + [self._put_word(record, t) for t in terms if t not in before]
+            + [self._delete(record.image_id, f"WORD#{t}") for t in before if t not in terms]
         )
         return record
 
@@ -283,16 +316,21 @@ class ImageStore:
                 return None
             raise
         marked = ImageRecord.from_item(_load(reply["Attributes"]))
-        # The tags as read and as now stored: a save in between may have changed them.
-        tags = dict.fromkeys([*record.tags, *marked.tags])
-        if tags:
-            self._transact([self._delete(record.image_id, f"TAG#{t}") for t in tags])
+        # The tags and terms as read and as now stored: a save in between may have changed them.
+        items = dict.fromkeys(
+            [f"TAG#{t}" for t in (*record.tags, *marked.tags)]
+            + [f"WORD#{t}" for t in (*terms_of(record), *terms_of(marked))]
+        )
+        if items:
+            self._transact([self._delete(record.image_id, sk) for sk in items])
         return marked
 
     def delete(self, record: ImageRecord) -> None:
-        """Remove the record and its tag items. Repeating it is harmless."""
+        """Remove the record, its tag items and its word items. Repeating it is harmless."""
         self._transact(
-            [self._delete(record.image_id)] + [self._delete(record.image_id, f"TAG#{t}") for t in record.tags]
+            [self._delete(record.image_id)]
+            + [self._delete(record.image_id, f"TAG#{t}") for t in record.tags]
+            + [self._delete(record.image_id, f"WORD#{t}") for t in terms_of(record)]
         )
 
     # -- migration (scripts/backfill.py) ----------------------------------------
@@ -300,21 +338,32 @@ class ImageStore:
     def refresh_list_keys(self, item: dict[str, Any]) -> str:
         """Give one stored item (DynamoDB JSON, as a Scan returns it) the list keys this
         version writes, and drop the earlier design's (`g1pk`..`g4pk`). Idempotent: says
-        "unchanged" when there is nothing to do, "updated" or "removed" (a tag item whose
-        record is gone, being deleted or no longer has the tag) otherwise. A record saved
-        meanwhile already carries the right keys: its condition fails and it is "unchanged"."""
+        "unchanged" when there is nothing to do, "updated" or "removed" (a tag or word item
+        whose record is gone, being deleted or no longer has the tag or term) otherwise. A
+        record saved meanwhile already carries the right keys: its condition fails and it is
+        "unchanged". A record that lacks word items (it was written before search) gets them."""
         plain = _load(item)
         image_id, sk = plain["pk"].removeprefix("IMG#"), plain["sk"]
+        if image_id == plain["pk"] or not (sk == "IMAGE" or sk.startswith(("TAG#", "WORD#"))):
+            return "unchanged"  # not an image's item (a webhook's, say): no list keys of ours
         record = ImageRecord.from_item(plain) if sk == "IMAGE" else self.get(image_id)
         tag = sk.removeprefix("TAG#") if sk.startswith("TAG#") else None
-        if tag is not None and (record is None or record.deleting or tag not in record.tags):
+        term = sk.removeprefix("WORD#") if sk.startswith("WORD#") else None
+        if sk != "IMAGE" and (
+            record is None
+            or record.deleting
+            or (tag not in record.tags if tag is not None else term not in terms_of(record))
+        ):
             self._db.delete_item(TableName=self.table, Key=_dump(_key(image_id, sk)))
             return "removed"
         assert record is not None
-        wanted = {} if record.deleting else self.index_attrs(record, tag)
+        if term is not None:
+            wanted = self.word_attrs(record, term)
+        else:
+            wanted = {} if record.deleting else self.index_attrs(record, tag)
         current = {k: plain[k] for k in (*_LIST_KEYS, *LEGACY_KEYS) if k in plain}
         if current == wanted:
-            return "unchanged"
+            return "updated" if sk == "IMAGE" and self._add_missing_words(record) else "unchanged"
         names = {f"#a{i}": k for i, k in enumerate(wanted)}
         values = {f":a{i}": {"S": v} for i, v in enumerate(wanted.values())}
         gone = [k for k in current if k not in wanted]
@@ -327,7 +376,7 @@ class ImageStore:
             if part
         )
         condition = "attribute_exists(pk)"
-        if tag is None:  # the record as scanned: a save since wrote its keys itself
+        if sk == "IMAGE":  # the record as scanned: a save since wrote its keys itself
             condition += " AND #v = :v"
             names["#v"] = "version"
             values[":v"] = {"N": str(record.version)}
@@ -344,7 +393,27 @@ class ImageStore:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return "unchanged"
             raise
+        if sk == "IMAGE":
+            self._add_missing_words(record)
         return "updated"
+
+    def _add_missing_words(self, record: ImageRecord) -> bool:
+        """Write the word items a (not deleting) record lacks; whether there were any."""
+        if record.deleting:
+            return False
+        reply = self._db.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :w)",
+            ExpressionAttributeValues={":p": {"S": f"IMG#{record.image_id}"}, ":w": {"S": "WORD#"}},
+            ProjectionExpression="sk",
+            ConsistentRead=True,
+        )
+        present = {i["sk"]["S"].removeprefix("WORD#") for i in reply["Items"]}
+        missing = [t for t in terms_of(record) if t not in present]
+        for term in missing:  # one at a time: each is whole on its own, and a repeat puts the same item
+            ((_, put),) = self._put_word(record, term).items()
+            self._db.put_item(**put)
+        return bool(missing)
 
     # -- items -------------------------------------------------------------
 
@@ -368,6 +437,14 @@ class ImageStore:
 
     def _put_tag(self, record: ImageRecord, tag: str) -> dict:
         return {"Put": {"TableName": self.table, "Item": _dump(self._tag_item(record, tag))}}
+
+    def word_attrs(self, record: ImageRecord, term: str) -> dict[str, str]:
+        """The list keys of one of the record's word items: the two lists without a status."""
+        return _word_attrs(record.image_id, record.owner, term, _sort_key(record), self.shards)
+
+    def _put_word(self, record: ImageRecord, term: str) -> dict:
+        item = {**_key(record.image_id, f"WORD#{term}"), **self.word_attrs(record, term)}
+        return {"Put": {"TableName": self.table, "Item": _dump(item)}}
 
     def _delete(self, image_id: str, sk: str = "IMAGE") -> dict:
         return {"Delete": {"TableName": self.table, "Key": _dump(_key(image_id, sk))}}

@@ -15,10 +15,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..config import Settings
+from ..config import SEARCH_MAX_QUERY_CHARS, SEARCH_MAX_WORDS, Settings
 from ..domain import formats, keys
 from ..domain.errors import Invalid, TooLarge
 from ..domain.records import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH, ORDERS, STATUSES, normalize_tags
+from ..domain.search import Search, query_words
 from ..domain.upload_limits import bytes_text
 from ..usecases.commands import ListQuery, Metadata, PresignedUpload, Upload
 
@@ -234,7 +235,7 @@ def focus(value: Any) -> dict[str, float] | None:
     return {"x": round(float(value["x"]), 6), "y": round(float(value["y"]), 6)}
 
 
-LIST_PARAMS = ("user_id", "tag", "status", "limit", "order", "next_token")
+LIST_PARAMS = ("user_id", "tag", "status", "limit", "order", "next_token", "q")
 
 
 def query(params: Mapping[str, str], allowed: tuple[str, ...]) -> dict[str, str]:
@@ -266,7 +267,20 @@ def list_query(params: Mapping[str, str]) -> ListQuery:
         limit=int(raw_limit),
         next_token=params.get("next_token"),
         order=order,
+        search=search(params.get("q")),
     )
+
+
+def search(q: str | None) -> Search | None:
+    """`q` as a search: None when it holds no word of two characters or more."""
+    if q is None:
+        return None
+    if len(q) > SEARCH_MAX_QUERY_CHARS:
+        raise Invalid(f"q is longer than {SEARCH_MAX_QUERY_CHARS} characters")
+    found = query_words(q)
+    if len(found) > SEARCH_MAX_WORDS:
+        raise Invalid(f"q has {len(found)} words; at most {SEARCH_MAX_WORDS} are allowed")
+    return Search(tuple(found)) if found else None
 
 
 def variant_name(params: Mapping[str, str], settings: Settings) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..adapters.blobs import BlobStore
-from ..config import Settings
+from ..config import SEARCH_MAX_QUERY_CHARS, SEARCH_MAX_WORDS, Settings
 from ..domain import formats, keys, records
 from ..domain.errors import Invalid, NotFound
 from . import validation
@@ -159,6 +159,7 @@ def client_config(settings: Settings) -> dict:
         "admin_group": settings.admin_group if settings.auth_mode == "cognito" else None,
         "user_name": {"pattern": keys.OWNER_PATTERN, "rule": keys.OWNER_RULE},
         "tags": {"max_count": records.MAX_TAGS, "max_length": records.MAX_TAG_LENGTH, "fold": records.TAG_FOLD},
+        "search": {"max_chars": SEARCH_MAX_QUERY_CHARS, "max_words": SEARCH_MAX_WORDS},
         "upload": {
             "flow": "presigned-post",
             "max_bytes": settings.max_upload_bytes,

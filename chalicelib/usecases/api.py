@@ -107,7 +107,8 @@ class ApiService(UseCases):
 
     def list(self, caller: Caller, query: ListQuery, delivery_base: str = "") -> dict[str, Any]:
         owner = caller.owner_to_list(query.user_id)
-        scope = pagination.scope(owner, query.tag, query.status, query.order)
+        words = query.search.scope() if query.search else ""
+        scope = pagination.scope(owner, query.tag, query.status, query.order, words)
         secret = pagination_secret(self.settings)
         cursor = pagination.decode(query.next_token, scope, secret) if query.next_token else None
         page = self.store.list(
@@ -117,6 +118,7 @@ class ApiService(UseCases):
             limit=query.limit,
             cursor=cursor,
             oldest_first=query.order == "oldest",
+            search=query.search,
         )
         token = pagination.encode(page.cursor, scope, secret) if page.cursor else None
         now = _now()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..domain import formats
+from ..domain.search import Search
 
 
 @dataclass
@@ -42,3 +43,4 @@ class ListQuery:
     limit: int
     next_token: str | None
     order: str = "newest"  # one of records.ORDERS
+    search: Search | None = None  # None: no search (no q, or no word in it)

@@ -2,7 +2,7 @@
 
 A token carries the store's cursor (opaque here) and the list it belongs to,
 signed with HMAC-SHA256. A modified token, or one from another list (another
-owner, tag or status filter), fails verification and becomes a 400.
+owner, tag, status, order or search), fails verification and becomes a 400.
 """
 
 from __future__ import annotations
@@ -32,10 +32,12 @@ def _mac(secret: str, scope: str, payload: bytes) -> bytes:
     return hmac.new(secret.encode(), scope.encode() + b"\0" + payload, hashlib.sha256).digest()
 
 
-def scope(owner: str | None, tag: str | None, status: str | None, order: str = "newest") -> str:
-    """Names one list by its filters and order: a token signed for one scope continues no
-    other list. (The default order adds nothing, so tokens from before `order` stay valid.)"""
-    return json.dumps([owner, tag, status] + ([order] if order != "newest" else []))
+def scope(owner: str | None, tag: str | None, status: str | None, order: str = "newest", search: str = "") -> str:
+    """Names one list by its filters, order and search (its words, `Search.scope`): a token signed
+    for one scope continues no other list. (The defaults add nothing, so tokens from before
+    `order` and search stay valid.)"""
+    extra = [order] if order != "newest" or search else []
+    return json.dumps([owner, tag, status] + extra + ([search] if search else []))
 
 
 def encode(cursor: str, scope: str, secret: str) -> str:

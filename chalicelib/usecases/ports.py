@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from ..domain.records import ImageRecord
+from ..domain.search import Search
 
 
 class Page(Protocol):
@@ -27,6 +28,7 @@ class RecordStore(Protocol):
         limit: int,
         cursor: str | None = None,
         oldest_first: bool = False,
+        search: Search | None = None,
     ) -> Page: ...
 
     def create(self, record: ImageRecord) -> ImageRecord: ...

@@ -184,11 +184,12 @@ function listQuery() {
   const s = state.session, f = state.filters;
   const owner = s.mode === "none" ? (f.owner || s.user) : (s.admin ? f.owner : "");
   const size = Number(new URLSearchParams(location.search).get("page_size")) || state.config.page_size;
-  return { user_id: owner, tag: f.tag, status: f.status, order: f.order, limit: Math.min(100, Math.max(1, size)) };
+  return { user_id: owner, q: f.q, tag: f.tag, status: f.status, order: f.order, limit: Math.min(100, Math.max(1, size)) };
 }
 
 function matchesFilters(record) {
   const f = state.filters, s = state.session;
+  if (f.q) return false; // what a search finds is the API's to say: a new image shows once it is searched again
   if (f.tag && !record.tags.includes(normalizeTag(state.config, f.tag))) return false;
   if (f.status && record.status !== f.status) return false;
   const owner = s.mode === "none" ? (f.owner || s.user) : f.owner;
@@ -198,8 +199,9 @@ function matchesFilters(record) {
 /** No filter but the one the session implies: without sign-in, the images are the user's own, and the Owner field says so. */
 export function resetFilters() {
   const s = state.session;
-  state.filters = { tag: "", status: "", owner: s && s.mode === "none" ? s.user : "", order: "newest" };
+  state.filters = { q: "", tag: "", status: "", owner: s && s.mode === "none" ? s.user : "", order: "newest" };
   const form = $("filters").elements;
+  form.q.value = "";
   form.order.value = "newest";
   form.tag.value = "";
   form.status.value = "";
@@ -252,8 +254,10 @@ async function loadMore(first = false) {
 
 /** Says how many images are shown, then `after` (a sentence) if given. */
 export function showCount(after = "") {
-  const shown = state.gallery.records.size;
-  const count = shown === 0 ? "No images yet." : `${shown} image${shown === 1 ? "" : "s"} shown${state.gallery.nextToken ? "; scroll for more" : ""}.`;
+  const shown = state.gallery.records.size, { q } = state.filters, more = state.gallery.nextToken;
+  // A search page may hold none of the matches and still go on: the next one is on its way (loadMore).
+  const none = q ? (more ? `Searching for “${q}”…` : `No images match “${q}”.`) : "No images yet.";
+  const count = shown === 0 ? none : `${shown} image${shown === 1 ? "" : "s"} shown${more ? "; scroll for more" : ""}.`;
   $("gallery-state").textContent = after ? `${count} ${after}` : count;
 }
 
@@ -279,10 +283,28 @@ export function startGallery({ click, changed }) {
   $("filters").addEventListener("submit", (e) => {
     e.preventDefault();
     const form = new FormData(e.target);
-    state.filters = { tag: form.get("tag").trim(), status: form.get("status"), owner: (form.get("owner") || "").trim(), order: form.get("order") };
+    state.filters = { q: form.get("q").trim(), tag: form.get("tag").trim(), status: form.get("status"), owner: (form.get("owner") || "").trim(), order: form.get("order") };
     $("gallery").setAttribute("aria-label", `Images, ${state.filters.order} first`);
     restart();
   });
   $("filters").addEventListener("reset", (e) => { e.preventDefault(); resetFilters(); restart(); });
   $("filters").elements.order.addEventListener("change", () => $("filters").requestSubmit());
+  bindSearch($("filters").elements.q);
+}
+
+const SEARCH_DELAY_MS = 250; // as you type: one list call once the typing pauses, not one per key
+
+/** The search box re-lists as you type, with the filters applied now; emptied, it lists everything again. */
+function bindSearch(box) {
+  box.maxLength = state.config.search.max_chars;
+  let timer = null;
+  box.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const q = box.value.trim();
+      if (q === state.filters.q) return;
+      state.filters = { ...state.filters, q };
+      restart();
+    }, SEARCH_DELAY_MS);
+  });
 }

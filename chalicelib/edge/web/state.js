@@ -3,7 +3,7 @@
 export const state = {
   config: null, // GET /client-config: this stage's rules
   session: null, // {mode, user, token, admin}
-  filters: { tag: "", status: "", owner: "", order: "newest" },
+  filters: { q: "", tag: "", status: "", owner: "", order: "newest" },
   gallery: {
     records: new Map(), // image_id -> the record its tile shows
     nextToken: null,
