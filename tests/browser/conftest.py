@@ -121,6 +121,12 @@ def phone(browser, stack):
 
 
 @pytest.fixture
+def phone390(browser, stack):
+    """The phone size issue 19 was tried at."""
+    yield from _page(browser, stack.app_url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+
+
+@pytest.fixture
 def token_page(browser, token_stack):
     yield from _page(browser, token_stack.app_url)
 

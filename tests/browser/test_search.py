@@ -54,3 +54,19 @@ def test_typing_in_the_search_box_shows_only_the_matching_tiles(page, web_api, o
     box.fill("")  # cleared: everything again
     shown_are(page, [beach, lake, snow])
     assert page.locator("#gallery-state").inner_text() == "3 images shown."
+
+
+def test_the_search_box_fits_a_phone_and_finds_by_a_tag(phone390, web_api, owner):
+    page = phone390
+    tagged, other = ready_pictures(web_api, owner, {"a.jpg": 21, "b.jpg": 22})
+    assert web_api("PATCH", f"/images/{tagged}", json={"tags": ["harbour"]}).status_code == 200
+    page.open()
+    page.sign_in(owner)
+    page.wait_thumbnails(2)
+    box = page.get_by_role("searchbox", name="Search")
+    assert box.is_visible() and box.bounding_box()["width"] >= 150  # room to type in
+    box.fill("harb")
+    shown_are(page, [tagged])
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # nothing sideways
+    box.fill("")
+    shown_are(page, [tagged, other])

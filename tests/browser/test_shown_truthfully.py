@@ -9,10 +9,9 @@ import io
 import re
 from urllib.parse import urlparse
 
-import pytest
 from PIL import Image, ImageDraw
 
-from tests.browser.conftest import MARKS, _page, picture
+from tests.browser.conftest import MARKS, picture
 
 pytestmark = MARKS
 
@@ -63,14 +62,11 @@ def neutral(p) -> bool:
     return max(p) - min(p) <= 12
 
 
-@pytest.fixture
-def phone390(browser, stack):
-    yield from _page(browser, stack.app_url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-
 
 def test_a_transparent_image_shows_on_a_checkerboard_and_its_placeholder_goes_once_loaded(page, web_api, stack, owner):
+    opaque = upload(web_api, owner, "photo.jpg", picture(7))
     image_id = upload(web_api, owner, "logo.png", red_circle(), "image/png")
-    record = web_api.wait_for([image_id])[image_id]
+    record = web_api.wait_for([opaque, image_id])[image_id]
     assert record["status"] == "ready" and record["has_alpha"] is True
     dominant = rgb(record["dominant_color"])
     assert not far(dominant, RED)  # the disc's red: what the transparent area must not show
@@ -88,7 +84,10 @@ def test_a_transparent_image_shows_on_a_checkerboard_and_its_placeholder_goes_on
     for route in held:
         route.continue_()
     page.unroute("**/r/**")
-    page.wait_thumbnails(1)
+    page.wait_thumbnails(2)
+    # The checkerboard only behind what can show it: an opaque tile fading in would flash it.
+    checker = "t => getComputedStyle(t).backgroundImage.startsWith('repeating-conic-gradient')"
+    assert tile.evaluate(checker) and not page.tile(opaque).evaluate(checker)
     # Once loaded, no placeholder behind it: no canvas, no colour, the corners neutral.
     page.wait_for_function(f"() => !document.querySelector('[data-image-id=\"{image_id}\"] canvas')")
     assert tile.evaluate("t => getComputedStyle(t).backgroundColor") != "rgb({}, {}, {})".format(*dominant)

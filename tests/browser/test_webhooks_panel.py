@@ -10,23 +10,18 @@ import json
 import re
 import uuid
 
-import pytest
 from playwright.sync_api import expect
 
 from chalicelib.auth import issue_token
 from chalicelib.events.vocabulary import IMAGE_TYPES
 from devstack.webhook_listen import Listener
-from tests.browser.conftest import ARTIFACTS, MARKS, TIMEOUT_MS, _page
+from tests.browser.conftest import ARTIFACTS, MARKS, TIMEOUT_MS
 from tests.browser.test_accessibility import violations
 
 pytestmark = MARKS
 
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 
-
-@pytest.fixture
-def phone390(browser, stack):
-    yield from _page(browser, stack.app_url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
 
 
 def shot(page, name: str) -> None:

@@ -90,6 +90,7 @@ function newTile(record) {
 
 function paintTile(tile, record) {
   tile.dataset.status = record.status;
+  tile.classList.toggle("alpha", record.has_alpha === true);
   const img = tile.querySelector("img"), caption = tile.querySelector(".caption"), badge = tile.querySelector(".badge");
   const canvas = tile.querySelector("canvas"); // gone once the thumbnail has loaded
   img.alt = label(record);
