@@ -194,7 +194,6 @@ SEARCH_MAX_QUERY_CHARS = 200
 SEARCH_MAX_WORDS = 8
 SEARCH_MAX_TERMS = 29
 SEARCH_MAX_TERM_CHARS = 40
-TRANSACTION_ITEMS = 100  # DynamoDB's most items in one TransactWriteItems
 
 MAX_PRESIGN_SECONDS = 7 * 86400  # SigV4 refuses a presigned URL that lives longer
 # A GET URL's expiry also carries the record's version modulo this (adapters.presigning.Window), so

@@ -1,13 +1,13 @@
 // The detail view: one image's picture and metadata; edit, reprocess, download, delete.
 // Copy and embed are embed.js's, the focal point focus.js's: imported when the dialog first
 // opens, so the gallery's first view does not wait for them.
-import { $ } from "./dom.js";
+import { $, timeElement } from "./dom.js";
 import { showError } from "./errors.js";
 import { label, remove, showCount, update } from "./gallery.js";
 import { api } from "./session.js";
 import { state } from "./state.js";
 import { watch } from "./watch.js";
-import { bytes, readableTime, tagList } from "./words.js";
+import { bytes, tagList } from "./words.js";
 
 function largestUrl(record) {
   const urls = record.urls || {};
@@ -68,9 +68,9 @@ function metaRows(r) {
     ["Sizes made", sizes(r)],
     ["Renditions", renditions(r)],
     ["Camera", camera || null],
-    ["Taken", r.taken_at ? time(r.taken_at) : null],
+    ["Taken", r.taken_at ? timeElement(r.taken_at) : null],
     ["Tags", r.tags.length ? r.tags.join(", ") : "none"],
-    ["Uploaded", time(r.created_at)],
+    ["Uploaded", timeElement(r.created_at)],
   ].filter(([, v]) => v !== null && v !== undefined && v !== "");
 }
 
@@ -78,13 +78,6 @@ function metaRows(r) {
 function sizes(r) {
   const made = Object.entries(r.variants || {}).sort(([, a], [, b]) => a.width * a.height - b.width * b.height);
   return made.length ? made.map(([name, v]) => `${name} ${v.width} × ${v.height}, ${bytes(v.size_bytes)}`).join("; ") : null;
-}
-
-function time(iso) {
-  const node = document.createElement("time");
-  node.dateTime = iso;
-  node.textContent = readableTime(iso);
-  return node;
 }
 
 /** Says in the picture's place why there is none: rejected, or not processed yet. */

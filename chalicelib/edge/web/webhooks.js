@@ -1,7 +1,7 @@
 // The Webhooks panel: register a URL for some events, see its secret once, and
 // per webhook send a test, rotate the secret, disable or enable, delete, and
 // read the delivery log. app.js imports it when the panel is first opened.
-import { $ } from "./dom.js";
+import { $, timeElement } from "./dom.js";
 import { noteError, showError } from "./errors.js";
 import { api } from "./session.js";
 import { state } from "./state.js";
@@ -35,17 +35,8 @@ const panel = {
   tests: new Map(), // webhook_id -> the event id of the test whose outcome its status line awaits
 };
 
-const SECONDS = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 const CLOCK = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
 
-/** A <time> for an ISO 8601 value, in the reader's locale (to the second when `exact`). */
-function time(iso, exact = false) {
-  const node = document.createElement("time");
-  node.dateTime = iso;
-  const date = new Date(iso);
-  node.textContent = exact && !Number.isNaN(date.getTime()) ? SECONDS.format(date) : readableTime(iso);
-  return node;
-}
 
 function el(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
@@ -161,7 +152,7 @@ function paint(li, hook) {
   li.querySelector(".hook-url").textContent = hook.url;
   const facts = li.querySelector(".hook-facts");
   const status = hook.enabled ? "enabled" : `disabled${hook.disabled_reason ? ` (${hook.disabled_reason})` : ""}`;
-  const rows = [["Status", status], ["Events", hook.events.join(", ")], ["Registered", time(hook.created_at)]];
+  const rows = [["Status", status], ["Events", hook.events.join(", ")], ["Registered", timeElement(hook.created_at)]];
   facts.replaceChildren(...rows.flatMap(([name, value]) => [el("dt", { textContent: name }), el("dd", {}, value)]));
   li.querySelector('[data-act="enable"]').textContent = hook.enabled ? "Disable" : "Enable";
 }
@@ -247,7 +238,7 @@ async function act(id, doing, work) {
 function resultWords(d) {
   const answer = d.status_code ? `${d.status_code}` : `error: ${d.error || "no answer"}`;
   const next = new Date(d.next_attempt_at || "");
-  const when = Number.isNaN(next.getTime()) ? "" : ` at ${(next - Date.now() < 86400e3 ? CLOCK : SECONDS).format(next)}`;
+  const when = Number.isNaN(next.getTime()) ? "" : ` at ${(next - Date.now() < 86400e3 ? CLOCK.format(next) : readableTime(next, true))}`;
   const outcome = d.outcome === "retrying" ? `${OUTCOMES.retrying}${when}` : OUTCOMES[d.outcome] || d.outcome;
   return d.outcome === "skipped" && d.error ? `${outcome}: ${d.error}` : `${answer}, ${outcome}`;
 }
@@ -256,7 +247,7 @@ function logRow(d) {
   const row = el("tr");
   Object.assign(row.dataset, { eventId: d.event_id, outcome: d.outcome, status: d.status_code ?? "" });
   const cells = [
-    ["Time", time(d.at, true)],
+    ["Time", timeElement(d.at, true)],
     ["Event", el("code", { textContent: d.type })],
     ["Attempt", String(d.attempt)],
     ["Result", resultWords(d)],
@@ -283,7 +274,7 @@ async function refreshLog(id) {
     const n = answer.deliveries.length;
     li.querySelector("tbody").replaceChildren(...answer.deliveries.map(logRow));
     li.querySelector("table").hidden = n === 0;
-    said.textContent = n ? `${n} attempt${n === 1 ? "" : "s"}, newest first; refreshed at ${SECONDS.format(new Date())}.` : "No deliveries yet.";
+    said.textContent = n ? `${n} attempt${n === 1 ? "" : "s"}, newest first; refreshed at ${readableTime(new Date(), true)}.` : "No deliveries yet.";
     sayTest(id, answer.deliveries);
   } catch (err) {
     said.textContent = `The log could not be read: ${err.message}`;
